@@ -1,0 +1,167 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# zerohop build: BPF objects -> libbpf skeletons -> loader library -> CLI.
+# Quiet by default; `make V=1` shows every command.
+
+VERSION     := 0.1.0
+BUILD       ?= build
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+BINDIR      ?= $(PREFIX)/bin
+DOCDIR      ?= $(PREFIX)/share/doc/zerohop
+
+CC          ?= cc
+CLANG       ?= clang
+BPFTOOL     ?= bpftool
+PKG_CONFIG  ?= pkg-config
+
+# vmlinux.h: from the running kernel's BTF by default. Without
+# /sys/kernel/btf/vmlinux, point VMLINUX_BTF at another BTF/ELF file
+# (e.g. a vmlinux from linux-image-*-dbg) or VMLINUX_H at a ready header.
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+VMLINUX_H   ?=
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+MAKEFLAGS += --no-print-directory
+endif
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.SECONDARY:
+
+BPF_PROGS   := xdp_uplink tc_uplink tc_port
+BPF_OBJS    := $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(BPF_PROGS))
+BPF_SKELS   := $(patsubst %,$(BUILD)/bpf/%.skel.h,$(BPF_PROGS))
+BPF_HDRS    := $(wildcard bpf/lib/*.h) $(wildcard include/*.h)
+
+BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+               -I$(BUILD) -Iinclude -Ibpf
+
+LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
+LIBBPF_LIBS   := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
+JSONC_CFLAGS  := $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
+JSONC_LIBS    := $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null || echo -ljson-c)
+
+CFLAGS      ?= -O2 -g
+ZH_CFLAGS   := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
+               -D_GNU_SOURCE -DZH_VERSION='"$(VERSION)"' \
+               -Iinclude -Iloader -I$(BUILD)/bpf $(LIBBPF_CFLAGS) $(JSONC_CFLAGS)
+LDLIBS      := $(LIBBPF_LIBS) -lelf -lz $(JSONC_LIBS)
+
+LOADER_SRCS := $(wildcard loader/*.c)
+LOADER_OBJS := $(patsubst loader/%.c,$(BUILD)/obj/loader/%.o,$(LOADER_SRCS))
+CLI_SRCS    := $(wildcard loader/cli/*.c)
+CLI_OBJS    := $(patsubst loader/cli/%.c,$(BUILD)/obj/cli/%.o,$(CLI_SRCS))
+LIBZH       := $(BUILD)/libzerohop.a
+
+UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+BPF_TESTS   := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
+TEST_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+
+.PHONY: all deps check test tests demo bench install clean help
+
+all: $(BUILD)/zerohop
+
+help:
+	@echo 'make            build BPF objects, skeletons and build/zerohop'
+	@echo 'make deps       install build and test dependencies (Debian 12, root)'
+	@echo 'make check      deps + build + every test suite (root)'
+	@echo 'make demo       deps + build + a two-host demo in network namespaces (root)'
+	@echo 'make install    install into $$(DESTDIR)$$(PREFIX)'
+	@echo 'make clean      remove build/'
+	@echo 'V=1             show commands'
+
+deps:
+	$(Q)scripts/deps.sh
+
+# --- BPF ----------------------------------------------------------------
+
+$(BUILD)/vmlinux.h:
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)if [ -n "$(VMLINUX_H)" ]; then \
+		cp "$(VMLINUX_H)" $@; \
+	elif [ -r "$(VMLINUX_BTF)" ]; then \
+		$(BPFTOOL) btf dump file "$(VMLINUX_BTF)" format c > $@; \
+	else \
+		echo "zerohop: no kernel BTF at $(VMLINUX_BTF); set VMLINUX_BTF=FILE (a vmlinux with BTF) or VMLINUX_H=FILE (see docs/build.md)" >&2; \
+		exit 1; \
+	fi
+
+$(BUILD)/bpf/%.tmp.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(BPF_HDRS)
+	$(call msg,CLANG,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# `bpftool gen object` links the object and strips DWARF, keeping BTF.
+$(BUILD)/bpf/%.bpf.o: $(BUILD)/bpf/%.tmp.o
+	$(call msg,BPFLINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+
+# --- user space -----------------------------------------------------------
+
+$(BUILD)/obj/loader/%.o: loader/%.c $(BPF_SKELS) $(wildcard loader/*.h) $(wildcard include/*.h)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ZH_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/cli/%.o: loader/cli/%.c $(wildcard loader/*.h) $(wildcard loader/cli/*.h) $(wildcard include/*.h)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ZH_CFLAGS) -c $< -o $@
+
+$(LIBZH): $(LOADER_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/zerohop: $(CLI_OBJS) $(LIBZH)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ZH_CFLAGS) $^ $(LDLIBS) -o $@
+
+# --- tests ----------------------------------------------------------------
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBZH)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ZH_CFLAGS) $< $(LIBZH) $(TEST_LIBS) $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/bpf/%.c $(LIBZH) $(BPF_SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ZH_CFLAGS) $< $(LIBZH) $(TEST_LIBS) $(LDLIBS) -o $@
+
+tests: $(BUILD)/zerohop $(UNIT_TESTS) $(BPF_TESTS)
+
+check: deps
+	$(Q)$(MAKE) tests
+	$(Q)tests/run
+
+test: tests
+	$(Q)tests/run
+
+demo: deps
+	$(Q)$(MAKE) all
+	$(Q)tests/demo.sh
+
+# --- install / clean --------------------------------------------------------
+
+install: $(BUILD)/zerohop
+	$(call msg,INSTALL,$(DESTDIR)$(BINDIR)/zerohop)
+	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR)
+	$(Q)install -m 0755 $(BUILD)/zerohop $(DESTDIR)$(BINDIR)/zerohop
+	$(Q)install -m 0644 README.md LICENSE $(wildcard docs/*.md) $(DESTDIR)$(DOCDIR)/
+
+clean:
+	$(call msg,CLEAN,$(BUILD))
+	$(Q)rm -rf $(BUILD)

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Maps shared by every zerohop program of an instance.
+ *
+ * Each program object declares the same maps; LIBBPF_PIN_BY_NAME plus the
+ * loader's pin_root_path (/sys/fs/bpf/zerohop/<instance>/) make all objects of
+ * one instance share one copy, which also survives detach/re-attach.
+ */
+#ifndef ZH_BPF_MAPS_H
+#define ZH_BPF_MAPS_H
+
+#include "common.h"
+
+/* The instance configuration, as last written by `zerohop attach`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct zh_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} zh_config SEC(".maps");
+
+/* Per-CPU packet/byte counters indexed by enum zh_counter_id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ZH_CNT_MAX);
+	__type(key, __u32);
+	__type(value, struct zh_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} zh_stats SEC(".maps");
+
+/* Interfaces the instance has programs on (ifindex -> role and attach
+ * modes); written by the loader, read by `zerohop status` and bpftool.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ZH_IFACES_MAX);
+	__type(key, __u32);
+	__type(value, struct zh_iface);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} zh_ifaces SEC(".maps");
+
+#endif /* ZH_BPF_MAPS_H */

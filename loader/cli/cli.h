@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The zerohop command line: one file per command, a table in main.c. */
+#ifndef ZH_CLI_H
+#define ZH_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+/* Exit codes: 0 done, 1 failed, 2 bad usage. */
+#define ZH_EXIT_OK    0
+#define ZH_EXIT_FAIL  1
+#define ZH_EXIT_USAGE 2
+
+struct cli_cmd {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+int cmd_attach(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
+int cmd_port(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+
+/* Options every command takes, with getopt_long ids. */
+enum {
+	OPT_HELP = 'h',
+	OPT_VERBOSE = 'v',
+	OPT_INSTANCE = 0x100,
+	OPT_JSON,
+	OPT_UPLINK,
+	OPT_UNDERLAY_IP,
+	OPT_XDP_MODE,
+	OPT_TC_MODE,
+	OPT_ROUTER_MAC,
+	OPT_MTU,
+};
+
+#define CLI_COMMON_LONGOPTS                                                                \
+	{"help", no_argument, NULL, OPT_HELP}, {"verbose", no_argument, NULL, OPT_VERBOSE}, \
+	{                                                                                  \
+		"instance", required_argument, NULL, OPT_INSTANCE                          \
+	}
+
+/* Handle -v/-h/--instance; returns 1 if handled, 0 if not, or an exit code
+ * + 2 (>= 2) when the command should stop (help printed).
+ */
+int cli_common_opt(int opt, const char *cmd, const char *usage, const char **instance);
+/* One line "zerohop CMD: message" and a pointer to --help; returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_print_usage(const char *usage);
+/* -errno from the library -> exit code (the library already said why). */
+int cli_exit(int err);
+
+#endif /* ZH_CLI_H */

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* zerohop COMMAND [options]: the operator front end of the loader library. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+
+static const struct cli_cmd commands[] = {
+	{"attach", cmd_attach, "attach the data plane to an uplink, or replace it"},
+	{"port", cmd_port, "add or remove a VM port (tc_port)"},
+	{"status", cmd_status, "show interfaces, programs, maps, features, counters"},
+	{"detach", cmd_detach, "detach an instance and remove its pins"},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "Usage: zerohop [-v|-vv] COMMAND [options]\n"
+		     "       zerohop --version | --help\n\nCommands:\n");
+	for (i = 0; i < N_COMMANDS; i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\nRun 'zerohop COMMAND --help' for a command's options.\n"
+		     "Instances live under /sys/fs/bpf/zerohop/<instance>/ "
+		     "(ZEROHOP_BPFFS overrides /sys/fs/bpf).\n");
+}
+
+void cli_print_usage(const char *text)
+{
+	fputs(text, stdout);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "zerohop %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'zerohop %s --help')\n", cmd);
+	return ZH_EXIT_USAGE;
+}
+
+int cli_common_opt(int opt, const char *cmd, const char *text, const char **instance)
+{
+	switch (opt) {
+	case OPT_HELP:
+		cli_print_usage(text);
+		return 2 + ZH_EXIT_OK;
+	case OPT_VERBOSE:
+		zh_log_set_level(zh_log_get_level() + 1);
+		return 1;
+	case OPT_INSTANCE:
+		*instance = optarg;
+		return 1;
+	case '?':
+		/* getopt printed what was wrong */
+		fprintf(stderr, "see 'zerohop %s --help'\n", cmd);
+		return 2 + ZH_EXIT_USAGE;
+	}
+	return 0;
+}
+
+int cli_exit(int err)
+{
+	return err ? ZH_EXIT_FAIL : ZH_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	int verbose = 0, i = 1;
+	size_t c;
+
+	zh_log_set_prefix("zerohop");
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+			verbose++;
+		} else if (!strcmp(argv[i], "-vv")) {
+			verbose += 2;
+		} else if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
+			printf("zerohop %s\n", ZH_VERSION);
+			return ZH_EXIT_OK;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return ZH_EXIT_OK;
+		} else {
+			fprintf(stderr, "zerohop: unknown option '%s' (see 'zerohop --help')\n",
+				argv[i]);
+			return ZH_EXIT_USAGE;
+		}
+	}
+	zh_log_set_level(verbose);
+	if (i >= argc) {
+		usage(stderr);
+		return ZH_EXIT_USAGE;
+	}
+	for (c = 0; c < N_COMMANDS; c++) {
+		if (!strcmp(argv[i], commands[c].name)) {
+			/* getopt sees argv[0] = the command name. */
+			optind = 0;
+			return commands[c].run(argc - i, argv + i);
+		}
+	}
+	fprintf(stderr, "zerohop: unknown command '%s' (see 'zerohop --help')\n", argv[i]);
+	return ZH_EXIT_USAGE;
+}

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Instance directories under bpffs, the pinned config, privilege checks. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <linux/magic.h>
+
+#include "internal.h"
+#include "log.h"
+
+static const char *bpffs_root(void)
+{
+	const char *p = getenv("ZEROHOP_BPFFS");
+
+	return p && *p ? p : "/sys/fs/bpf";
+}
+
+const char *zh_pin_base(void)
+{
+	static char base[PATH_MAX];
+
+	snprintf(base, sizeof(base), "%s/zerohop", bpffs_root());
+	return base;
+}
+
+int zh_inst_dir(const char *instance, char *buf, size_t len)
+{
+	if (zh_check_instance_name(instance))
+		return -EINVAL;
+	if ((size_t)snprintf(buf, len, "%s/%s", zh_pin_base(), instance) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int zh_link_path(const char *inst_dir, uint32_t ifindex, const char *kind, char *buf,
+		 size_t len)
+{
+	if ((size_t)snprintf(buf, len, "%s/links/%u-%s", inst_dir, ifindex, kind) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+uint64_t zh_netns_ino(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+static bool is_bpffs(const char *path)
+{
+	struct statfs fs;
+
+	return statfs(path, &fs) == 0 && fs.f_type == BPF_FS_MAGIC;
+}
+
+/* The bpffs root must be a bpffs; mount one there if it is not (as bpftool
+ * and systemd do for /sys/fs/bpf).
+ */
+static int bpffs_ensure(void)
+{
+	const char *root = bpffs_root();
+	int err;
+
+	if (is_bpffs(root))
+		return 0;
+	if (mkdir(root, 0700) && errno != EEXIST) {
+		err = -errno;
+		pr_warn("bpffs not mountable at %s: %s\n", root, strerror(-err));
+		return err;
+	}
+	if (mount("bpf", root, "bpf", 0, "mode=0700")) {
+		err = -errno;
+		pr_warn("bpffs not mountable at %s: %s\n", root, strerror(-err));
+		return err;
+	}
+	pr_info("mounted bpffs at %s\n", root);
+	return 0;
+}
+
+int zh_inst_dir_prepare(const char *instance, char *dir, size_t len, bool *created)
+{
+	char links[PATH_MAX];
+	int err;
+
+	*created = false;
+	err = bpffs_ensure();
+	if (err)
+		return err;
+	err = zh_inst_dir(instance, dir, len);
+	if (err)
+		return err;
+	if (mkdir(zh_pin_base(), 0700) && errno != EEXIST)
+		goto fail;
+	if (mkdir(dir, 0700) == 0)
+		*created = true;
+	else if (errno != EEXIST)
+		goto fail;
+	snprintf(links, sizeof(links), "%s/links", dir);
+	if (mkdir(links, 0700) && errno != EEXIST)
+		goto fail;
+	return 0;
+fail:
+	err = -errno;
+	pr_warn("Couldn't create pin directory %s: %s\n", dir, strerror(-err));
+	if (*created)
+		zh_inst_dir_remove(dir);
+	*created = false;
+	return err;
+}
+
+static void remove_files(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) && errno != ENOENT)
+			pr_debug("couldn't remove %s: %s\n", path, strerror(errno));
+	}
+	closedir(d);
+}
+
+void zh_inst_dir_remove(const char *dir)
+{
+	char links[PATH_MAX];
+
+	snprintf(links, sizeof(links), "%s/links", dir);
+	remove_files(links);
+	rmdir(links);
+	remove_files(dir);
+	if (rmdir(dir) && errno != ENOENT)
+		pr_warn("Couldn't remove %s: %s\n", dir, strerror(errno));
+	rmdir(zh_pin_base()); /* only succeeds when it was the last instance */
+}
+
+bool zh_instance_exists(const char *instance)
+{
+	char dir[PATH_MAX], cfg[PATH_MAX];
+
+	if (zh_inst_dir(instance, dir, sizeof(dir)))
+		return false;
+	snprintf(cfg, sizeof(cfg), "%s/" ZH_MAP_CONFIG, dir);
+	return access(cfg, F_OK) == 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+int zh_list_instances(char (*names)[ZH_INSTANCE_NAME_MAX + 1], int max)
+{
+	struct dirent *de;
+	DIR *d = opendir(zh_pin_base());
+	int n = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d)) && n < max) {
+		if (zh_check_instance_name(de->d_name) || !zh_instance_exists(de->d_name))
+			continue;
+		snprintf(names[n++], ZH_INSTANCE_NAME_MAX + 1, "%s", de->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), cmp_names);
+	return n;
+}
+
+int zh_map_open(const char *inst_dir, const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", inst_dir, name);
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+int zh_config_read(const char *inst_dir, struct zh_config *cfg)
+{
+	__u32 key = 0;
+	int fd, err = 0;
+
+	fd = zh_map_open(inst_dir, ZH_MAP_CONFIG);
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, &key, cfg))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int zh_config_write(const char *inst_dir, const struct zh_config *cfg)
+{
+	__u32 key = 0;
+	int fd, err = 0;
+
+	fd = zh_map_open(inst_dir, ZH_MAP_CONFIG);
+	if (fd < 0)
+		return fd;
+	if (bpf_map_update_elem(fd, &key, cfg, BPF_ANY))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int zh_check_privileges(void)
+{
+	if (geteuid() != 0) {
+		pr_warn("must run as root (needs CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN)\n");
+		return -EPERM;
+	}
+	return 0;
+}
+
+int zh_check_kernel_btf(void)
+{
+	if (access(zh_kernel_btf_path(), R_OK)) {
+		pr_warn("kernel has no BTF (%s: %s); zerohop needs a kernel built with "
+			"CONFIG_DEBUG_INFO_BTF=y\n",
+			zh_kernel_btf_path(), strerror(errno));
+		return -ENOTSUP;
+	}
+	return 0;
+}

@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* attach / port add / port del / detach: validate everything first, load
+ * every program before touching an interface, and roll back what a failed
+ * first attach created, so bad input leaves nothing half-applied.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "internal.h"
+#include "log.h"
+
+static int iface_index(const char *what, const char *ifname, uint32_t *ifindex)
+{
+	if (zh_check_ifname(ifname)) {
+		pr_warn("%s '%s' is not a valid interface name\n", what, ifname);
+		return -EINVAL;
+	}
+	*ifindex = if_nametoindex(ifname);
+	if (!*ifindex) {
+		pr_warn("%s '%s' does not exist: %s\n", what, ifname, strerror(errno));
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static int iface_mtu(const char *ifname, uint32_t *mtu)
+{
+	struct ifreq ifr;
+	int fd, err = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFMTU, &ifr))
+		err = -errno;
+	else
+		*mtu = ifr.ifr_mtu;
+	close(fd);
+	return err;
+}
+
+struct iface_list {
+	uint32_t ifindex[ZH_IFACES_MAX];
+	struct zh_iface rec[ZH_IFACES_MAX];
+	int n;
+};
+
+static int ifaces_read(const char *inst_dir, struct iface_list *l)
+{
+	__u32 key, next, *prev = NULL;
+	int fd;
+
+	l->n = 0;
+	fd = zh_map_open(inst_dir, ZH_MAP_IFACES);
+	if (fd < 0)
+		return fd;
+	while (l->n < ZH_IFACES_MAX && !bpf_map_get_next_key(fd, prev, &next)) {
+		if (!bpf_map_lookup_elem(fd, &next, &l->rec[l->n]))
+			l->ifindex[l->n++] = next;
+		key = next;
+		prev = &key;
+	}
+	close(fd);
+	return 0;
+}
+
+static int iface_record(const char *inst_dir, uint32_t ifindex, const struct zh_iface *rec)
+{
+	int fd, err = 0;
+
+	fd = zh_map_open(inst_dir, ZH_MAP_IFACES);
+	if (fd < 0)
+		return fd;
+	if (rec ? bpf_map_update_elem(fd, &ifindex, rec, BPF_ANY)
+		: bpf_map_delete_elem(fd, &ifindex))
+		err = -errno;
+	close(fd);
+	if (err == -ENOENT && !rec)
+		err = 0;
+	return err;
+}
+
+/* Is the interface already used by another instance in this netns? */
+static int iface_owner(const char *self, uint32_t ifindex, char *owner, size_t len)
+{
+	static char names[256][ZH_INSTANCE_NAME_MAX + 1];
+	struct iface_list *l;
+	char dir[PATH_MAX];
+	struct zh_config cfg;
+	int n, i, j, found = 0;
+
+	n = zh_list_instances(names, 256);
+	l = malloc(sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	for (i = 0; i < n && !found; i++) {
+		if (!strcmp(names[i], self) || zh_inst_dir(names[i], dir, sizeof(dir)))
+			continue;
+		if (zh_config_read(dir, &cfg) || cfg.netns_ino != zh_netns_ino())
+			continue;
+		if (ifaces_read(dir, l))
+			continue;
+		for (j = 0; j < l->n; j++)
+			if (l->ifindex[j] == ifindex) {
+				snprintf(owner, len, "%s", names[i]);
+				found = 1;
+			}
+	}
+	free(l);
+	return found;
+}
+
+static int check_same_netns(const char *instance, const struct zh_config *cfg)
+{
+	if (cfg->netns_ino && cfg->netns_ino != zh_netns_ino()) {
+		pr_warn("instance '%s' lives in another network namespace (net:[%llu]); run "
+			"zerohop inside it (e.g. nsenter --net=/run/netns/NAME zerohop ...)\n",
+			instance, (unsigned long long)cfg->netns_ino);
+		return -EXDEV;
+	}
+	return 0;
+}
+
+/* Attach one program to one interface in the instance's modes. */
+static int attach_iface(const char *inst_dir, const char *ifname, uint32_t ifindex,
+			const struct zh_loaded *xdp, const struct zh_loaded *tc,
+			const uint32_t *xdp_modes, int n_modes, struct zh_iface *rec)
+{
+	int err = 0, i;
+
+	rec->xdp_mode = ZH_XDP_OFF;
+	for (i = 0; xdp && i < n_modes; i++) {
+		err = zh_xdp_attach(inst_dir, ifname, ifindex, xdp->prog_fd, xdp_modes[i]);
+		if (!err) {
+			rec->xdp_mode = xdp_modes[i];
+			break;
+		}
+	}
+	if (err) {
+		pr_warn("Couldn't attach %s to %s (%s): %s\n", zh_prog_name(xdp->kind), ifname,
+			n_modes > 1 ? "native or generic" : zh_xdp_mode_str(xdp_modes[0]),
+			strerror(-err));
+		return err;
+	}
+	if (!xdp)
+		zh_xdp_detach(inst_dir, ifindex);
+
+	err = zh_tc_attach(inst_dir, ifname, ifindex, tc->prog_fd, rec->tc_mode);
+	if (err) {
+		pr_warn("Couldn't attach %s to %s (%s): %s\n", zh_prog_name(tc->kind), ifname,
+			zh_tc_mode_str(rec->tc_mode), strerror(-err));
+		if (xdp)
+			zh_xdp_detach(inst_dir, ifindex);
+		return err;
+	}
+	return 0;
+}
+
+static void detach_iface(const char *inst_dir, uint32_t ifindex, const struct zh_iface *rec,
+			 bool same_netns)
+{
+	zh_xdp_detach(inst_dir, ifindex);
+	zh_tc_detach(inst_dir, ifindex, rec->tc_mode, same_netns);
+}
+
+/* Replace tc_port on every port of an instance with a freshly loaded one. */
+static int replace_ports(const char *inst_dir, const struct zh_config *cfg)
+{
+	struct iface_list *l = malloc(sizeof(*l));
+	struct zh_loaded port = {0};
+	int err, i;
+
+	if (!l)
+		return -ENOMEM;
+	err = ifaces_read(inst_dir, l);
+	for (i = 0; !err && i < l->n; i++) {
+		if (l->rec[i].role != ZH_ROLE_PORT)
+			continue;
+		if (!port.skel) {
+			err = zh_prog_load(ZH_PROG_TC_PORT, inst_dir, cfg, &port);
+			if (err)
+				break;
+		}
+		err = zh_tc_attach(inst_dir, l->rec[i].name, l->ifindex[i], port.prog_fd,
+				   l->rec[i].tc_mode);
+		if (err)
+			pr_warn("Couldn't replace tc_port on %s: %s\n", l->rec[i].name,
+				strerror(-err));
+	}
+	zh_prog_unload(&port);
+	free(l);
+	return err;
+}
+
+static void default_router_mac(uint32_t underlay_ip, uint8_t mac[6])
+{
+	const uint8_t *ip = (const uint8_t *)&underlay_ip;
+
+	/* Locally administered, unique per underlay address. */
+	mac[0] = 0x02;
+	mac[1] = 0x7a;
+	memcpy(&mac[2], ip, 4);
+}
+
+int zh_attach(const struct zh_attach_opts *o)
+{
+	struct zh_loaded xdp = {0}, tc = {0};
+	struct zh_config cfg = {0}, old = {0};
+	struct zh_iface rec = {0};
+	struct zh_features feat;
+	char dir[PATH_MAX], owner[ZH_INSTANCE_NAME_MAX + 1];
+	uint32_t ifindex, xdp_modes[2];
+	int n_modes, err, existing = 0, i;
+	bool created = false;
+	struct iface_list *l = NULL;
+
+	if (zh_check_instance_name(o->instance)) {
+		pr_warn("invalid instance name '%s': use 1-%d characters of [A-Za-z0-9_-]\n",
+			o->instance, ZH_INSTANCE_NAME_MAX);
+		return -EINVAL;
+	}
+	err = iface_index("uplink", o->uplink, &ifindex);
+	if (err)
+		return err;
+	err = zh_check_privileges();
+	if (!err)
+		err = zh_check_kernel_btf();
+	if (err)
+		return err;
+	if (iface_owner(o->instance, ifindex, owner, sizeof(owner)) > 0) {
+		pr_warn("interface '%s' is already used by instance '%s'\n", o->uplink, owner);
+		return -EBUSY;
+	}
+
+	zh_probe_features(&feat);
+	err = zh_decide_tc_mode(o->tc, &feat, &cfg.tc_mode);
+	if (err) {
+		pr_warn("tc mode tcx is not available on kernel %s (tcx needs 6.6 or later); "
+			"use --tc-mode clsact or auto\n", feat.kernel);
+		return err;
+	}
+	n_modes = zh_xdp_try_order(o->xdp, xdp_modes);
+
+	err = zh_inst_dir_prepare(o->instance, dir, sizeof(dir), &created);
+	if (err)
+		return err;
+
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	if (!created && zh_config_read(dir, &old) == 0) {
+		err = check_same_netns(o->instance, &old);
+		if (err)
+			goto cleanup;
+		ifaces_read(dir, l);
+		for (i = 0; i < l->n; i++) {
+			if (l->rec[i].role != ZH_ROLE_UPLINK)
+				continue;
+			if (l->ifindex[i] != ifindex) {
+				pr_warn("instance '%s' is attached to uplink '%s'; detach it "
+					"first or use another --instance\n",
+					o->instance, l->rec[i].name);
+				err = -EBUSY;
+				goto cleanup;
+			}
+			existing = 1;
+		}
+		/* The TC method of a running instance stays unless asked. */
+		if (existing && o->tc == ZH_TC_REQ_AUTO && old.tc_mode)
+			cfg.tc_mode = old.tc_mode;
+		if (existing && old.tc_mode && cfg.tc_mode != old.tc_mode) {
+			pr_warn("instance '%s' uses tc mode %s; detach it to change to %s\n",
+				o->instance, zh_tc_mode_str(old.tc_mode),
+				zh_tc_mode_str(cfg.tc_mode));
+			err = -EBUSY;
+			goto cleanup;
+		}
+	}
+
+	cfg.underlay_ip = o->underlay_ip;
+	cfg.netns_ino = zh_netns_ino();
+	if (o->has_router_mac)
+		memcpy(cfg.router_mac, o->router_mac, 6);
+	else
+		default_router_mac(o->underlay_ip, cfg.router_mac);
+	cfg.mtu = o->mtu;
+	if (!cfg.mtu) {
+		uint32_t mtu = 1500;
+
+		iface_mtu(o->uplink, &mtu);
+		cfg.mtu = mtu;
+	}
+
+	/* Load everything before changing any interface. */
+	err = zh_prog_load(ZH_PROG_TC_UPLINK, dir, &cfg, &tc);
+	if (!err && n_modes)
+		err = zh_prog_load(ZH_PROG_XDP_UPLINK, dir, &cfg, &xdp);
+	if (err)
+		goto cleanup;
+
+	snprintf(rec.name, sizeof(rec.name), "%s", o->uplink);
+	rec.role = ZH_ROLE_UPLINK;
+	rec.tc_mode = cfg.tc_mode;
+	err = attach_iface(dir, o->uplink, ifindex, n_modes ? &xdp : NULL, &tc, xdp_modes,
+			   n_modes, &rec);
+	if (err)
+		goto cleanup;
+	cfg.xdp_mode = rec.xdp_mode;
+	err = iface_record(dir, ifindex, &rec);
+	if (!err)
+		err = zh_config_write(dir, &cfg);
+	if (err) {
+		pr_warn("Couldn't record the attachment in %s: %s\n", dir, strerror(-err));
+		if (!existing)
+			detach_iface(dir, ifindex, &rec, true);
+		goto cleanup;
+	}
+	if (existing)
+		err = replace_ports(dir, &cfg);
+	pr_info("%s instance '%s' on %s (xdp %s, tc %s)\n", existing ? "replaced" : "attached",
+		o->instance, o->uplink, zh_xdp_mode_str(rec.xdp_mode),
+		zh_tc_mode_str(rec.tc_mode));
+cleanup:
+	zh_prog_unload(&xdp);
+	zh_prog_unload(&tc);
+	if (err && created)
+		zh_inst_dir_remove(dir);
+	free(l);
+	return err;
+}
+
+/* Open an existing instance for port changes: dir and config. */
+static int instance_open(const char *instance, char *dir, size_t len, struct zh_config *cfg)
+{
+	int err;
+
+	if (zh_check_instance_name(instance)) {
+		pr_warn("invalid instance name '%s': use 1-%d characters of [A-Za-z0-9_-]\n",
+			instance, ZH_INSTANCE_NAME_MAX);
+		return -EINVAL;
+	}
+	err = zh_check_privileges();
+	if (err)
+		return err;
+	if (!zh_instance_exists(instance) || zh_inst_dir(instance, dir, len) ||
+	    zh_config_read(dir, cfg)) {
+		pr_warn("instance '%s' is not attached (run zerohop attach --instance %s ... "
+			"first)\n",
+			instance, instance);
+		return -ENOENT;
+	}
+	return check_same_netns(instance, cfg);
+}
+
+int zh_port_add(const char *instance, const char *ifname)
+{
+	struct zh_loaded port = {0};
+	struct zh_iface rec = {0}, old;
+	struct zh_config cfg;
+	char dir[PATH_MAX], owner[ZH_INSTANCE_NAME_MAX + 1];
+	uint32_t ifindex;
+	bool existed;
+	int err, fd;
+
+	err = instance_open(instance, dir, sizeof(dir), &cfg);
+	if (err)
+		return err;
+	err = iface_index("port", ifname, &ifindex);
+	if (err)
+		return err;
+	if (iface_owner(instance, ifindex, owner, sizeof(owner)) > 0) {
+		pr_warn("interface '%s' is already used by instance '%s'\n", ifname, owner);
+		return -EBUSY;
+	}
+	fd = zh_map_open(dir, ZH_MAP_IFACES);
+	if (fd < 0)
+		return fd;
+	existed = bpf_map_lookup_elem(fd, &ifindex, &old) == 0;
+	close(fd);
+	if (existed && old.role == ZH_ROLE_UPLINK) {
+		pr_warn("interface '%s' is the uplink of instance '%s', not a VM port\n", ifname,
+			instance);
+		return -EINVAL;
+	}
+
+	err = zh_prog_load(ZH_PROG_TC_PORT, dir, &cfg, &port);
+	if (err)
+		return err;
+	snprintf(rec.name, sizeof(rec.name), "%s", ifname);
+	rec.role = ZH_ROLE_PORT;
+	rec.tc_mode = cfg.tc_mode;
+	/* Reserve the record first so a full map fails before any attach. */
+	err = iface_record(dir, ifindex, &rec);
+	if (err) {
+		pr_warn("Couldn't add port %s to instance '%s': %s\n", ifname, instance,
+			err == -E2BIG ? "the zh_ifaces map is full" : strerror(-err));
+		goto cleanup;
+	}
+	err = attach_iface(dir, ifname, ifindex, NULL, &port, NULL, 0, &rec);
+	if (err && !existed)
+		iface_record(dir, ifindex, NULL);
+	if (!err)
+		pr_info("port %s added to instance '%s' (tc %s)\n", ifname, instance,
+			zh_tc_mode_str(rec.tc_mode));
+cleanup:
+	zh_prog_unload(&port);
+	return err;
+}
+
+int zh_port_del(const char *instance, const char *ifname)
+{
+	struct iface_list *l;
+	struct zh_config cfg;
+	char dir[PATH_MAX];
+	int err, i, found = -1;
+
+	err = instance_open(instance, dir, sizeof(dir), &cfg);
+	if (err)
+		return err;
+	if (zh_check_ifname(ifname)) {
+		pr_warn("port '%s' is not a valid interface name\n", ifname);
+		return -EINVAL;
+	}
+	l = malloc(sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	err = ifaces_read(dir, l);
+	/* By name: the interface may already be gone. */
+	for (i = 0; !err && i < l->n; i++)
+		if (l->rec[i].role == ZH_ROLE_PORT && !strcmp(l->rec[i].name, ifname))
+			found = i;
+	if (found < 0) {
+		pr_warn("'%s' is not a port of instance '%s'\n", ifname, instance);
+		err = -ENOENT;
+		goto out;
+	}
+	detach_iface(dir, l->ifindex[found], &l->rec[found], true);
+	err = iface_record(dir, l->ifindex[found], NULL);
+	if (!err)
+		pr_info("port %s removed from instance '%s'\n", ifname, instance);
+out:
+	free(l);
+	return err;
+}
+
+int zh_detach(const char *instance)
+{
+	struct iface_list *l;
+	struct zh_config cfg = {0};
+	char dir[PATH_MAX];
+	bool same_netns;
+	int err, i;
+
+	if (zh_check_instance_name(instance)) {
+		pr_warn("invalid instance name '%s': use 1-%d characters of [A-Za-z0-9_-]\n",
+			instance, ZH_INSTANCE_NAME_MAX);
+		return -EINVAL;
+	}
+	err = zh_check_privileges();
+	if (err)
+		return err;
+	if (zh_inst_dir(instance, dir, sizeof(dir)) || access(dir, F_OK))
+		return -ENOENT;
+	zh_config_read(dir, &cfg);
+	same_netns = !cfg.netns_ino || cfg.netns_ino == zh_netns_ino();
+	l = malloc(sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	if (ifaces_read(dir, l) == 0)
+		for (i = 0; i < l->n; i++)
+			detach_iface(dir, l->ifindex[i], &l->rec[i], same_netns);
+	free(l);
+	if (!same_netns && cfg.tc_mode == ZH_TC_CLSACT)
+		pr_warn("instance '%s' was attached in net:[%llu]; its clsact filters stay "
+			"there until its interfaces go (run detach inside that namespace)\n",
+			instance, (unsigned long long)cfg.netns_ino);
+	zh_inst_dir_remove(dir);
+	pr_info("detached instance '%s'\n", instance);
+	return 0;
+}

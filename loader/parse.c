@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parse.h"
+
+int zh_parse_ipv4(const char *s, uint32_t *addr_be)
+{
+	struct in_addr a;
+
+	if (!s || inet_pton(AF_INET, s, &a) != 1)
+		return -EINVAL;
+	*addr_be = a.s_addr;
+	return 0;
+}
+
+int zh_parse_mac(const char *s, uint8_t mac[6])
+{
+	const char *p = s;
+	int i;
+
+	if (!s)
+		return -EINVAL;
+	for (i = 0; i < 6; i++) {
+		unsigned int v = 0;
+		int digits = 0;
+
+		while (isxdigit((unsigned char)*p) && digits < 3) {
+			v = v * 16 + (isdigit((unsigned char)*p) ? *p - '0'
+								 : (tolower((unsigned char)*p) - 'a' + 10));
+			p++;
+			digits++;
+		}
+		if (digits == 0 || digits > 2)
+			return -EINVAL;
+		mac[i] = v;
+		if (i < 5) {
+			if (*p != ':' && *p != '-')
+				return -EINVAL;
+			p++;
+		}
+	}
+	if (*p)
+		return -EINVAL;
+	if (mac[0] & 1) /* multicast or broadcast */
+		return -EINVAL;
+	return 0;
+}
+
+int zh_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int zh_check_instance_name(const char *s)
+{
+	size_t i, n;
+
+	if (!s)
+		return -EINVAL;
+	n = strlen(s);
+	if (n == 0 || n > ZH_INSTANCE_NAME_MAX || s[0] == '-')
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return -EINVAL;
+	return 0;
+}
+
+int zh_check_ifname(const char *s)
+{
+	size_t i, n;
+
+	if (!s)
+		return -EINVAL;
+	n = strlen(s);
+	if (n == 0 || n >= ZH_IFNAMSIZ || !strcmp(s, ".") || !strcmp(s, ".."))
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (s[i] == '/' || s[i] == ':' || isspace((unsigned char)s[i]))
+			return -EINVAL;
+	return 0;
+}
+
+static int lookup_word(const char *s, const char *const *words, int n)
+{
+	int i;
+
+	for (i = 0; s && i < n; i++)
+		if (!strcmp(s, words[i]))
+			return i;
+	return -EINVAL;
+}
+
+int zh_parse_xdp_request(const char *s, enum zh_xdp_request *out)
+{
+	static const char *const words[] = {"auto", "native", "generic", "off"};
+	int i = lookup_word(s, words, 4);
+
+	if (i < 0)
+		return i;
+	*out = (enum zh_xdp_request)i;
+	return 0;
+}
+
+int zh_parse_tc_request(const char *s, enum zh_tc_request *out)
+{
+	static const char *const words[] = {"auto", "tcx", "clsact"};
+	int i = lookup_word(s, words, 3);
+
+	if (i < 0)
+		return i;
+	*out = (enum zh_tc_request)i;
+	return 0;
+}
+
+const char *zh_xdp_mode_str(uint32_t mode)
+{
+	switch (mode) {
+	case ZH_XDP_NATIVE:
+		return "native";
+	case ZH_XDP_GENERIC:
+		return "generic";
+	default:
+		return "off";
+	}
+}
+
+const char *zh_tc_mode_str(uint32_t mode)
+{
+	switch (mode) {
+	case ZH_TC_TCX:
+		return "tcx";
+	case ZH_TC_CLSACT:
+		return "clsact";
+	default:
+		return "none";
+	}
+}
+
+const char *zh_role_str(uint32_t role)
+{
+	switch (role) {
+	case ZH_ROLE_UPLINK:
+		return "uplink";
+	case ZH_ROLE_PORT:
+		return "port";
+	default:
+		return "unknown";
+	}
+}

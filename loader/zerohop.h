@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* libzerohop: the loader library. Opens the BPF skeletons, probes the kernel,
+ * sizes and pins maps under <bpffs>/zerohop/<instance>/, attaches, replaces
+ * and detaches programs. Used by the `zerohop` CLI and by zerohop-agent.
+ *
+ * Every function returns 0 or a negative errno and logs one line naming the
+ * object and the cause on failure; none of them exits the process.
+ */
+#ifndef ZEROHOP_H
+#define ZEROHOP_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "zh_shared.h"
+#include "parse.h"
+#include "probe.h"
+
+#define ZH_DEFAULT_INSTANCE "default"
+
+struct zh_attach_opts {
+	const char *instance;
+	const char *uplink;
+	uint32_t underlay_ip;          /* network byte order */
+	enum zh_xdp_request xdp;
+	enum zh_tc_request tc;
+	bool has_router_mac;
+	uint8_t router_mac[6];
+	uint32_t mtu;                  /* 0: the uplink's MTU */
+};
+
+/* Attach xdp_uplink/tc_uplink to the uplink, or, on an attached instance,
+ * atomically replace every program of the instance (uplink and ports)
+ * keeping the pinned maps.
+ */
+int zh_attach(const struct zh_attach_opts *opts);
+
+/* Attach tc_port to a VM-facing interface / detach it. */
+int zh_port_add(const char *instance, const char *ifname);
+int zh_port_del(const char *instance, const char *ifname);
+
+/* Detach everything of the instance and remove its pins.
+ * -ENOENT (nothing logged) when the instance is not attached.
+ */
+int zh_detach(const char *instance);
+
+/* Checks every command runs first: root, kernel BTF, a valid instance name. */
+int zh_check_privileges(void);
+int zh_check_kernel_btf(void);
+
+/* Directory holding every instance: <bpffs>/zerohop (ZEROHOP_BPFFS sets
+ * <bpffs>, default /sys/fs/bpf).
+ */
+const char *zh_pin_base(void);
+bool zh_instance_exists(const char *instance);
+/* Names of attached instances, sorted; returns the count or -errno. */
+int zh_list_instances(char (*names)[ZH_INSTANCE_NAME_MAX + 1], int max);
+
+struct zh_iface_status {
+	uint32_t ifindex;
+	char name[ZH_IFNAMSIZ];
+	uint32_t role;
+	uint32_t xdp_mode;
+	uint32_t tc_mode;
+	uint32_t xdp_prog_id;   /* 0: none */
+	uint32_t tc_prog_id;
+	bool present;           /* the interface still exists */
+};
+
+struct zh_map_status {
+	char name[16];
+	uint32_t id;
+	uint32_t type;
+	uint32_t entries;
+	uint32_t max_entries;
+};
+
+#define ZH_STATUS_MAX_MAPS 32
+
+struct zh_status {
+	char instance[ZH_INSTANCE_NAME_MAX + 1];
+	char pin_dir[PATH_MAX];
+	struct zh_config cfg;
+	int n_ifaces;
+	struct zh_iface_status *ifaces;
+	int n_maps;
+	struct zh_map_status maps[ZH_STATUS_MAX_MAPS];
+	struct zh_features features;
+	struct zh_counter counters[ZH_CNT_MAX];
+};
+
+int zh_status_read(const char *instance, struct zh_status *st);
+void zh_status_free(struct zh_status *st);
+
+/* Counter name and help text by id (NULL past the end). */
+const char *zh_counter_name(unsigned int id);
+const char *zh_counter_help(unsigned int id);
+/* Per-CPU counters summed over CPUs. */
+int zh_counters_read(const char *instance, struct zh_counter out[ZH_CNT_MAX]);
+
+#endif /* ZEROHOP_H */
