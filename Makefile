@@ -152,7 +152,7 @@ test: tests
 
 demo: deps
 	$(Q)$(MAKE) all
-	$(Q)tests/demo.sh
+	$(Q)scripts/demo.sh
 
 # --- install / clean --------------------------------------------------------
 

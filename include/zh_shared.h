@@ -52,17 +52,17 @@ struct zh_config {
 	__u32 flags;       /* ZH_CFG_F_* */
 	__u8 router_mac[6];
 	__u16 mtu;         /* uplink MTU */
-	__u32 tc_mode;     /* enum zh_tc_mode chosen for the whole instance */
-	__u32 xdp_mode;    /* enum zh_xdp_mode on the uplink */
+	enum zh_tc_mode tc_mode;   /* chosen for the whole instance */
+	enum zh_xdp_mode xdp_mode; /* in use on the uplink */
 	__u64 netns_ino;   /* network namespace of the instance's interfaces */
 };
 
 /* zh_ifaces[ifindex]: every interface this instance has programs on. */
 struct zh_iface {
 	char name[ZH_IFNAMSIZ];
-	__u32 role;     /* enum zh_role */
-	__u32 xdp_mode; /* enum zh_xdp_mode */
-	__u32 tc_mode;  /* enum zh_tc_mode */
+	enum zh_role role;
+	enum zh_xdp_mode xdp_mode;
+	enum zh_tc_mode tc_mode;
 	__u32 pad;
 };
 
@@ -72,6 +72,12 @@ struct zh_counter {
 	__u64 bytes;
 };
 
+/* Enum fields make `bpftool map dump` print names instead of numbers; they
+ * are 4 bytes on every ABI zerohop builds for.
+ */
+_Static_assert(sizeof(enum zh_role) == 4 && sizeof(enum zh_xdp_mode) == 4 &&
+		       sizeof(enum zh_tc_mode) == 4,
+	       "enum fields are 4 bytes");
 _Static_assert(sizeof(struct zh_config) == 32, "zh_config layout");
 _Static_assert(sizeof(struct zh_iface) == 32, "zh_iface layout");
 _Static_assert(sizeof(struct zh_counter) == 16, "zh_counter layout");
