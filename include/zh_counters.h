@@ -2,7 +2,7 @@
 /* Counter ids shared by the BPF programs and user space.
  *
  * One X-macro list keeps the enum (used by BPF), the names printed by
- * `zerohop status` / `zerohop show stats` and their help text in one place.
+ * `zerohop status` and their help text in one place.
  * Append new counters at the end: the id is the index into the pinned
  * zh_stats map, so reordering would mislabel counters of a running instance.
  */

@@ -49,7 +49,7 @@ enum zh_tc_mode {
  */
 struct zh_config {
 	__u32 underlay_ip; /* network byte order */
-	__u32 flags;       /* ZH_CFG_F_* */
+	__u32 flags;       /* reserved, 0 */
 	__u8 router_mac[6];
 	__u16 mtu;         /* uplink MTU */
 	enum zh_tc_mode tc_mode;   /* chosen for the whole instance */

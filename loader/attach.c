@@ -2,7 +2,7 @@
 /* XDP and TC attach primitives.
  *
  * XDP and tcx attachments are bpf_links pinned under
- * <instance>/links/<ifindex>-{xdp,tcx}: they outlive the CLI process, and
+ * <instance>/links/<ifindex>-{xdp-native,xdp-generic,tcx}: they outlive the CLI process, and
  * bpf_link_update() swaps the program atomically. Kernels without tcx get a
  * clsact filter with zerohop's own handle/priority, replaced in place with
  * BPF_TC_F_REPLACE (also atomic).

@@ -89,7 +89,7 @@ static int bpffs_ensure(void)
 int zh_inst_dir_prepare(const char *instance, char *dir, size_t len, bool *created)
 {
 	char links[PATH_MAX];
-	int err;
+	int err, tries;
 
 	*created = false;
 	err = bpffs_ensure();
@@ -98,12 +98,20 @@ int zh_inst_dir_prepare(const char *instance, char *dir, size_t len, bool *creat
 	err = zh_inst_dir(instance, dir, len);
 	if (err)
 		return err;
-	if (mkdir(zh_pin_base(), 0700) && errno != EEXIST)
-		goto fail;
-	if (mkdir(dir, 0700) == 0)
-		*created = true;
-	else if (errno != EEXIST)
-		goto fail;
+	/* A concurrent detach of the last instance may remove zerohop/
+	 * between the two mkdirs; try again then.
+	 */
+	for (tries = 0; tries < 3; tries++) {
+		if (mkdir(zh_pin_base(), 0700) && errno != EEXIST)
+			goto fail;
+		if (mkdir(dir, 0700) == 0)
+			*created = true;
+		else if (errno == ENOENT)
+			continue;
+		else if (errno != EEXIST)
+			goto fail;
+		break;
+	}
 	snprintf(links, sizeof(links), "%s/links", dir);
 	if (mkdir(links, 0700) && errno != EEXIST)
 		goto fail;

@@ -134,7 +134,7 @@ static int check_same_netns(const char *instance, const struct zh_config *cfg)
 /* Attach one program to one interface in the instance's modes. */
 static int attach_iface(const char *inst_dir, const char *ifname, uint32_t ifindex,
 			const struct zh_loaded *xdp, const struct zh_loaded *tc,
-			const uint32_t *xdp_modes, int n_modes, struct zh_iface *rec)
+			const uint32_t *xdp_modes, int n_modes, bool fresh, struct zh_iface *rec)
 {
 	int err = 0, i;
 
@@ -159,7 +159,10 @@ static int attach_iface(const char *inst_dir, const char *ifname, uint32_t ifind
 	if (err) {
 		pr_warn("Couldn't attach %s to %s (%s): %s\n", zh_prog_name(tc->kind), ifname,
 			zh_tc_mode_str(rec->tc_mode), strerror(-err));
-		if (xdp)
+		/* Undo only what this call created; a running instance keeps
+		 * its (new) XDP program and its old TC program.
+		 */
+		if (xdp && fresh)
 			zh_xdp_detach(inst_dir, ifindex);
 		return err;
 	}
@@ -184,8 +187,15 @@ static int replace_ports(const char *inst_dir, const struct zh_config *cfg)
 		return -ENOMEM;
 	err = ifaces_read(inst_dir, l);
 	for (i = 0; !err && i < l->n; i++) {
+		char name[IF_NAMESIZE];
+
 		if (l->rec[i].role != ZH_ROLE_PORT)
 			continue;
+		/* A VM that went away leaves its record until port del. */
+		if (!if_indextoname(l->ifindex[i], name) || strcmp(name, l->rec[i].name)) {
+			pr_info("port %s is gone; not replacing its program\n", l->rec[i].name);
+			continue;
+		}
 		if (!port.skel) {
 			err = zh_prog_load(ZH_PROG_TC_PORT, inst_dir, cfg, &port);
 			if (err)
@@ -212,7 +222,7 @@ static void default_router_mac(uint32_t underlay_ip, uint8_t mac[6])
 	memcpy(&mac[2], ip, 4);
 }
 
-int zh_attach(const struct zh_attach_opts *o)
+int zh_attach(const struct zh_attach_opts *o, struct zh_attach_result *res)
 {
 	struct zh_loaded xdp = {0}, tc = {0};
 	struct zh_config cfg = {0}, old = {0};
@@ -277,6 +287,13 @@ int zh_attach(const struct zh_attach_opts *o)
 			}
 			existing = 1;
 		}
+		/* On auto, keep the XDP mode in use so the replace is an atomic
+		 * link update rather than a detach and attach.
+		 */
+		if (existing && o->xdp == ZH_XDP_REQ_AUTO && old.xdp_mode == ZH_XDP_GENERIC) {
+			xdp_modes[0] = ZH_XDP_GENERIC;
+			xdp_modes[1] = ZH_XDP_NATIVE;
+		}
 		/* The TC method of a running instance stays unless asked. */
 		if (existing && o->tc == ZH_TC_REQ_AUTO && old.tc_mode)
 			cfg.tc_mode = old.tc_mode;
@@ -314,7 +331,7 @@ int zh_attach(const struct zh_attach_opts *o)
 	rec.role = ZH_ROLE_UPLINK;
 	rec.tc_mode = cfg.tc_mode;
 	err = attach_iface(dir, o->uplink, ifindex, n_modes ? &xdp : NULL, &tc, xdp_modes,
-			   n_modes, &rec);
+			   n_modes, !existing, &rec);
 	if (err)
 		goto cleanup;
 	cfg.xdp_mode = rec.xdp_mode;
@@ -329,7 +346,12 @@ int zh_attach(const struct zh_attach_opts *o)
 	}
 	if (existing)
 		err = replace_ports(dir, &cfg);
-	pr_info("%s instance '%s' on %s (xdp %s, tc %s)\n", existing ? "replaced" : "attached",
+	if (res) {
+		res->replaced = existing;
+		res->xdp_mode = rec.xdp_mode;
+		res->tc_mode = rec.tc_mode;
+	}
+	pr_debug("%s instance '%s' on %s (xdp %s, tc %s)\n", existing ? "replaced" : "attached",
 		o->instance, o->uplink, zh_xdp_mode_str(rec.xdp_mode),
 		zh_tc_mode_str(rec.tc_mode));
 cleanup:
@@ -408,11 +430,11 @@ int zh_port_add(const char *instance, const char *ifname)
 			err == -E2BIG ? "the zh_ifaces map is full" : strerror(-err));
 		goto cleanup;
 	}
-	err = attach_iface(dir, ifname, ifindex, NULL, &port, NULL, 0, &rec);
+	err = attach_iface(dir, ifname, ifindex, NULL, &port, NULL, 0, !existed, &rec);
 	if (err && !existed)
 		iface_record(dir, ifindex, NULL);
 	if (!err)
-		pr_info("port %s added to instance '%s' (tc %s)\n", ifname, instance,
+		pr_debug("port %s added to instance '%s' (tc %s)\n", ifname, instance,
 			zh_tc_mode_str(rec.tc_mode));
 cleanup:
 	zh_prog_unload(&port);
@@ -449,7 +471,7 @@ int zh_port_del(const char *instance, const char *ifname)
 	detach_iface(dir, l->ifindex[found], &l->rec[found], true);
 	err = iface_record(dir, l->ifindex[found], NULL);
 	if (!err)
-		pr_info("port %s removed from instance '%s'\n", ifname, instance);
+		pr_debug("port %s removed from instance '%s'\n", ifname, instance);
 out:
 	free(l);
 	return err;
@@ -487,6 +509,6 @@ int zh_detach(const char *instance)
 			"there until its interfaces go (run detach inside that namespace)\n",
 			instance, (unsigned long long)cfg.netns_ino);
 	zh_inst_dir_remove(dir);
-	pr_info("detached instance '%s'\n", instance);
+	pr_debug("detached instance '%s'\n", instance);
 	return 0;
 }

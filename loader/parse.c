@@ -47,6 +47,8 @@ int zh_parse_mac(const char *s, uint8_t mac[6])
 		return -EINVAL;
 	if (mac[0] & 1) /* multicast or broadcast */
 		return -EINVAL;
+	if (!(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+		return -EINVAL;
 	return 0;
 }
 

@@ -28,7 +28,8 @@ enum zh_tc_request {
 
 /* Dotted quad, exactly four parts; result in network byte order. */
 int zh_parse_ipv4(const char *s, uint32_t *addr_be);
-/* aa:bb:cc:dd:ee:ff (hex, 1-2 digits per part, ':' or '-'); unicast only. */
+/* aa:bb:cc:dd:ee:ff (hex, 1-2 digits per part, ':' or '-'); a unicast,
+ * non-zero station address only. */
 int zh_parse_mac(const char *s, uint8_t mac[6]);
 /* Decimal in [min, max]; no sign, no trailing garbage. */
 int zh_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);

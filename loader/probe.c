@@ -61,10 +61,6 @@ int zh_probe_features(struct zh_features *f)
 		snprintf(f->kernel, sizeof(f->kernel), "%s", u.release);
 	f->btf = access(zh_kernel_btf_path(), R_OK) == 0;
 	f->tcx = probe_tcx();
-	/* XDP links came with BPF_LINK_CREATE for XDP in 5.9, together with
-	 * bpf_link_update; every kernel with BTF-typed maps we need has it.
-	 */
-	f->xdp_link = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_XDP, NULL) > 0;
 	f->redirect_peer = helper_ok(BPF_PROG_TYPE_SCHED_CLS, BPF_FUNC_redirect_peer);
 	f->redirect_neigh = helper_ok(BPF_PROG_TYPE_SCHED_CLS, BPF_FUNC_redirect_neigh);
 	f->fib_lookup = helper_ok(BPF_PROG_TYPE_XDP, BPF_FUNC_fib_lookup);

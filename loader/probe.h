@@ -12,7 +12,6 @@ struct zh_features {
 	char kernel[65];      /* uname -r */
 	bool btf;             /* /sys/kernel/btf/vmlinux (CO-RE needs it) */
 	bool tcx;             /* BPF_TCX_INGRESS links (6.6+) */
-	bool xdp_link;        /* XDP through bpf_link (5.9+) */
 	bool redirect_peer;   /* bpf_redirect_peer (5.10+) */
 	bool redirect_neigh;  /* bpf_redirect_neigh (5.10+) */
 	bool fib_lookup;      /* bpf_fib_lookup */

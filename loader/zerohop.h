@@ -30,11 +30,17 @@ struct zh_attach_opts {
 	uint32_t mtu;                  /* 0: the uplink's MTU */
 };
 
+struct zh_attach_result {
+	bool replaced;       /* the instance was attached already */
+	uint32_t xdp_mode;   /* enum zh_xdp_mode in use */
+	uint32_t tc_mode;    /* enum zh_tc_mode in use */
+};
+
 /* Attach xdp_uplink/tc_uplink to the uplink, or, on an attached instance,
  * atomically replace every program of the instance (uplink and ports)
- * keeping the pinned maps.
+ * keeping the pinned maps. res may be NULL.
  */
-int zh_attach(const struct zh_attach_opts *opts);
+int zh_attach(const struct zh_attach_opts *opts, struct zh_attach_result *res);
 
 /* Attach tc_port to a VM-facing interface / detach it. */
 int zh_port_add(const char *instance, const char *ifname);

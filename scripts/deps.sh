@@ -3,8 +3,9 @@
 # make deps: install every build and test dependency from Debian's packages.
 #
 # Debian 12 (bookworm) plus bookworm-backports for libbpf-dev and bpftool:
-# bookworm ships libbpf 1.1 / bpftool 7.1, and zerohop needs libbpf >= 1.3
-# (tcx links) and a bpftool of the same generation (see docs/build.md).
+# bookworm ships libbpf 1.1 / bpftool 7.1 / uapi headers 6.1, and zerohop needs
+# libbpf >= 1.3 and uapi headers >= 6.6 (tcx links) and a bpftool of the same
+# generation (see docs/build.md).
 # Idempotent: when everything is present it changes nothing. On a system it
 # cannot handle it prints the exact package list and exits non-zero.
 set -euo pipefail
@@ -13,12 +14,13 @@ BASE_PKGS=(
 	make gcc clang pkg-config libelf-dev zlib1g-dev libjson-c-dev libcurl4-openssl-dev
 	libcmocka-dev iproute2 iputils-ping jq util-linux procps
 )
-BPO_PKGS=(libbpf-dev bpftool)
+BPO_PKGS=(libbpf-dev bpftool linux-libc-dev)
 BPO_SUITE=bookworm-backports
 BPO_SOURCE=/etc/apt/sources.list.d/zerohop-backports.sources
 
 # Minimum versions that only backports has.
-declare -A MIN_VERSION=([libbpf-dev]=1:1.3 [bpftool]=7.3)
+# linux-libc-dev: <linux/bpf.h> with BPF_TCX_INGRESS and bpf_link_info.tcx (6.6+).
+declare -A MIN_VERSION=([libbpf-dev]=1:1.3 [bpftool]=7.3 [linux-libc-dev]=6.6)
 
 installed_version() {
 	dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null |
@@ -43,7 +45,7 @@ fi
 explain() {
 	echo "make deps: $1" >&2
 	echo "  install from Debian 12: ${BASE_PKGS[*]}" >&2
-	echo "  install from $BPO_SUITE: ${BPO_PKGS[*]} (libbpf-dev >= 1.3, bpftool >= 7.3)" >&2
+	echo "  install from $BPO_SUITE: ${BPO_PKGS[*]} (libbpf-dev >= 1.3, bpftool >= 7.3, linux-libc-dev >= 6.6)" >&2
 	echo "  missing now: ${missing[*]}" >&2
 	exit 1
 }

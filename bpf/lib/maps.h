@@ -3,7 +3,7 @@
  *
  * Each program object declares the same maps; LIBBPF_PIN_BY_NAME plus the
  * loader's pin_root_path (/sys/fs/bpf/zerohop/<instance>/) make all objects of
- * one instance share one copy, which also survives detach/re-attach.
+ * one instance share one copy, which survives re-attach (detach removes it).
  */
 #ifndef ZH_BPF_MAPS_H
 #define ZH_BPF_MAPS_H

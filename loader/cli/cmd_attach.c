@@ -38,8 +38,9 @@ int cmd_attach(int argc, char **argv)
 		{},
 	};
 	struct zh_attach_opts o = {.instance = ZH_DEFAULT_INSTANCE};
+	struct zh_attach_result res;
 	const char *underlay = NULL;
-	int opt, r;
+	int opt, r, err;
 
 	while ((opt = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		r = cli_common_opt(opt, "attach", attach_usage, &o.instance);
@@ -83,5 +84,10 @@ int cmd_attach(int argc, char **argv)
 		return cli_usage_error("attach", "--underlay-ip ADDR is required");
 	if (zh_parse_ipv4(underlay, &o.underlay_ip))
 		return cli_usage_error("attach", "invalid --underlay-ip '%s': need an IPv4 address like 198.18.0.1", underlay);
-	return cli_exit(zh_attach(&o));
+	err = zh_attach(&o, &res);
+	if (!err)
+		printf("%s instance '%s' on %s (xdp %s, tc %s)\n",
+		       res.replaced ? "replaced programs of" : "attached", o.instance, o.uplink,
+		       zh_xdp_mode_str(res.xdp_mode), zh_tc_mode_str(res.tc_mode));
+	return cli_exit(err);
 }

@@ -36,6 +36,14 @@ int cmd_port(int argc, char **argv)
 	ifname = argv[optind++];
 	if (optind < argc)
 		return cli_usage_error("port", "unexpected argument '%s'", argv[optind]);
-	err = !strcmp(sub, "add") ? zh_port_add(instance, ifname) : zh_port_del(instance, ifname);
+	if (!strcmp(sub, "add")) {
+		err = zh_port_add(instance, ifname);
+		if (!err)
+			printf("port %s attached to instance '%s'\n", ifname, instance);
+	} else {
+		err = zh_port_del(instance, ifname);
+		if (!err)
+			printf("port %s detached from instance '%s'\n", ifname, instance);
+	}
 	return cli_exit(err);
 }

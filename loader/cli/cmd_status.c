@@ -24,7 +24,7 @@ struct feature_row {
 
 #define FEATURE(f) {#f, offsetof(struct zh_features, f)}
 static const struct feature_row feature_rows[] = {
-	FEATURE(btf),          FEATURE(tcx),      FEATURE(xdp_link),  FEATURE(redirect_peer),
+	FEATURE(btf),          FEATURE(tcx),      FEATURE(redirect_peer),
 	FEATURE(redirect_neigh), FEATURE(fib_lookup), FEATURE(ringbuf), FEATURE(xdp_frags),
 };
 #define N_FEATURES (sizeof(feature_rows) / sizeof(feature_rows[0]))
@@ -178,8 +178,6 @@ int cmd_status(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error("status", "unexpected argument '%s'", argv[optind]);
-	if (instance && zh_check_instance_name(instance))
-		return cli_usage_error("status", "invalid instance name '%s': use 1-%d characters of [A-Za-z0-9_-]", instance, ZH_INSTANCE_NAME_MAX);
 	if (zh_check_privileges())
 		return ZH_EXIT_FAIL;
 

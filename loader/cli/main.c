@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "parse.h"
 
 static const struct cli_cmd commands[] = {
 	{"attach", cmd_attach, "attach the data plane to an uplink, or replace it"},
@@ -23,7 +24,7 @@ static void usage(FILE *out)
 	size_t i;
 
 	fprintf(out, "Usage: zerohop [-v|-vv] COMMAND [options]\n"
-		     "       zerohop --version | --help\n\nCommands:\n");
+		     "       zerohop -V|--version | -h|--help\n\nCommands:\n");
 	for (i = 0; i < N_COMMANDS; i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nRun 'zerohop COMMAND --help' for a command's options.\n"
@@ -58,11 +59,15 @@ int cli_common_opt(int opt, const char *cmd, const char *text, const char **inst
 		zh_log_set_level(zh_log_get_level() + 1);
 		return 1;
 	case OPT_INSTANCE:
+		if (zh_check_instance_name(optarg)) {
+			cli_usage_error(cmd, "invalid instance name '%s': use 1-%d characters of "
+					"[A-Za-z0-9_-]", optarg, ZH_INSTANCE_NAME_MAX);
+			return 2 + ZH_EXIT_USAGE;
+		}
 		*instance = optarg;
 		return 1;
 	case '?':
-		/* getopt printed what was wrong */
-		fprintf(stderr, "see 'zerohop %s --help'\n", cmd);
+		/* getopt already printed what was wrong, on one line */
 		return 2 + ZH_EXIT_USAGE;
 	}
 	return 0;
@@ -103,7 +108,11 @@ int main(int argc, char **argv)
 	}
 	for (c = 0; c < N_COMMANDS; c++) {
 		if (!strcmp(argv[i], commands[c].name)) {
-			/* getopt sees argv[0] = the command name. */
+			char prog[64];
+
+			/* getopt's own messages then read "zerohop CMD: ...". */
+			snprintf(prog, sizeof(prog), "zerohop %s", commands[c].name);
+			argv[i] = prog;
 			optind = 0;
 			return commands[c].run(argc - i, argv + i);
 		}

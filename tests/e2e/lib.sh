@@ -16,6 +16,9 @@ ZH=${ZH:-$ZH_TOP/build/zerohop}
 ZH_PFX="zt$$"            # short: interface names are at most 15 characters
 ZH_NS=()                 # namespaces to delete
 ZH_INSTANCES=()          # "ns:instance" pairs to detach
+ZH_PIDS=()               # background commands to stop
+ZH_TMPDIRS=()            # temporary directories to remove
+ZH_PINS=${ZEROHOP_BPFFS:-/sys/fs/bpf}/zerohop   # where instances are pinned
 _tap_n=0
 _tap_failed=0
 
@@ -38,6 +41,21 @@ check_fails() {
 		[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/# /'
 	else tap_ok "$desc"; fi
 }
+
+# expect_eq DESCRIPTION GOT WANT: pass if the two strings are equal.
+expect_eq() {
+	if [ "$2" = "$3" ]; then tap_ok "$1"
+	else tap_fail "$1"; diag "got '$2', want '$3'"; fi
+}
+
+# expect_ge DESCRIPTION GOT MIN: pass if the integer GOT is at least MIN.
+expect_ge() {
+	if [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ]; then tap_ok "$1"
+	else tap_fail "$1"; diag "got '$2', want at least $3"; fi
+}
+
+# Report a failed setup step and stop the file (cleanup still runs).
+bail() { tap_fail "$*"; finish; }
 
 # Skip the whole test file (with a reason) and exit 0.
 skip_all() { tap_skip "$*"; exit 0; }
@@ -64,7 +82,11 @@ nsexec() { local ns="$ZH_PFX-$1"; shift; nsenter --net="/run/netns/$ns" "$@"; }
 zh() { local ns=$1; shift; nsexec "$ns" "$ZH" "$@"; }
 
 # zh_track NAME INSTANCE: detach INSTANCE (inside NAME) on exit.
-zh_track() { ZH_INSTANCES+=("$1:$2"); }
+zh_track() {
+	local pair
+	for pair in "${ZH_INSTANCES[@]}"; do [ "$pair" != "$1:$2" ] || return 0; done
+	ZH_INSTANCES+=("$1:$2")
+}
 
 # veth_pair NS1 IF1 NS2 IF2: a veth created straight inside two test
 # namespaces (it never exists in the root namespace), both ends up.
@@ -79,12 +101,69 @@ addr() { ip -n "$ZH_PFX-$1" addr add "$3" dev "$2"; }
 # jq over `zerohop status --json` of one instance: zh_json NS INSTANCE FILTER
 zh_json() { zh "$1" status --json --instance "$2" | jq -r ".instances[0]$3"; }
 
+# zh_counter NS INSTANCE NAME: packets of counter NAME.
+zh_counter() { zh_json "$1" "$2" ".counters.$3.packets"; }
+
+# zh_feature VAR NS UPLINK NAME: set VAR to features.NAME (true/false) as
+# zerohop probes it, through a short-lived instance (XDP off, clsact) on
+# UPLINK inside NS.
+zh_feature() {
+	local inst="$ZH_PFX-probe"
+	zh_track "$2" "$inst"
+	zh "$2" attach --instance "$inst" --uplink "$3" --underlay-ip 198.18.255.254 \
+		--xdp-mode off --tc-mode clsact >/dev/null || return 1
+	printf -v "$1" '%s' "$(zh_json "$2" "$inst" ".features.$4")"
+	zh "$2" detach --instance "$inst" >/dev/null
+}
+
+# tc_ingress_id NS DEV PROG [tcx|clsact]: id of program PROG on DEV's TC
+# ingress as a tcx program (bpftool) and/or a zerohop clsact filter (tc);
+# empty when absent, one id per line if there are several.
+tc_ingress_id() {
+	{
+		[ "${4:-}" = clsact ] || nsexec "$1" bpftool net show dev "$2" |
+			sed -n "s/.*tcx\/ingress $3 prog_id \([0-9]*\).*/\1/p"
+		[ "${4:-}" = tcx ] || nsexec "$1" tc filter show dev "$2" ingress |
+			sed -n "s/.* handle 0x7a68 $3:.* id \([0-9]*\) name.*/\1/p"
+	} 2>/dev/null
+}
+
+# xdp_on NS DEV: "MODE ID" of the XDP program on DEV as ip -d link shows it
+# (MODE xdp = native, xdpgeneric, ...); empty when there is none.
+xdp_on() {
+	nsexec "$1" ip -d link show dev "$2" | awk '
+		NR == 1 { for (i = 1; i < NF; i++) if ($i == "mtu" && $(i + 2) ~ /^xdp/) mode = $(i + 2) }
+		/prog\/xdp id/ { for (i = 1; i < NF; i++) if ($i == "prog/xdp") id = $(i + 2) }
+		END { if (mode != "") print mode, id }'
+}
+
+# mk_tmpdir VAR: a new directory (removed on exit) in VAR.
+mk_tmpdir() {
+	local d
+	d=$(mktemp -d "${TMPDIR:-/tmp}/$ZH_PFX.XXXXXX") || return 1
+	chmod 755 "$d"
+	ZH_TMPDIRS+=("$d")
+	printf -v "$1" '%s' "$d"
+}
+
+# bg_nsexec VAR NAME CMD...: start CMD in the background inside namespace
+# NAME and put its pid in VAR (for wait); stopped on exit if it is still
+# running (it must be bounded in time anyway).
+bg_nsexec() {
+	local var=$1 ns="$ZH_PFX-$2"; shift 2
+	nsenter --net="/run/netns/$ns" "$@" &
+	ZH_PIDS+=("$!")
+	printf -v "$var" '%s' "$!"
+}
+
 zh_cleanup() {
-	local pair
+	local pair pid d
+	for pid in "${ZH_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 	for pair in "${ZH_INSTANCES[@]}"; do
 		zh "${pair%%:*}" detach --instance "${pair#*:}" >/dev/null 2>&1 || true
 	done
 	for ns in "${ZH_NS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+	for d in "${ZH_TMPDIRS[@]}"; do rm -rf -- "$d"; done
 }
 trap 'zh_cleanup' EXIT
 trap 'exit 130' INT TERM

@@ -75,6 +75,7 @@ static const struct mac_case mac_cases[] = {
 	{"02-7a-c6-12-00-01", 1, {0x02, 0x7a, 0xc6, 0x12, 0x00, 0x01}},
 	{"01:00:5e:00:00:01", 0, {0}},  /* multicast */
 	{"ff:ff:ff:ff:ff:ff", 0, {0}},  /* broadcast */
+	{"00:00:00:00:00:00", 0, {0}},  /* not a station address */
 	{"02:00:00:00:00", 0, {0}},     /* five parts */
 	{"02:00:00:00:00:01:02", 0, {0}},
 	{"02:00:00:00:00:001", 0, {0}}, /* three digits */

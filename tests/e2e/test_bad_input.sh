@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Pins how zerohop refuses bad input: every case exits non-zero with exactly
+# one line on stderr that names the offending value or option, and leaves
+# nothing attached (no pins, no XDP/tcx program, no clsact filter). Also:
+# detach of an instance that is not attached is not an error; an unknown
+# command or option is a usage error (exit 2).
+. "$(dirname "$0")/lib.sh"
+require_root
+
+OK=$ZH_PFX-ok     # attached on u1, for the port cases
+BAD=$ZH_PFX-bad   # never attached
+LONG=$(printf 'x%.0s' {1..40})
+
+# u0: the interface bad attaches aim at (must stay clean); u1: OK's uplink;
+# w0: a free interface that is no port.
+ns_add h1 && ns_add peer &&
+	veth_pair h1 u0 peer p0 && addr h1 u0 198.18.0.1/24 && addr peer p0 198.18.0.2/24 &&
+	veth_pair h1 u1 peer p1 && veth_pair h1 w0 peer w1 || bail "set up namespaces"
+mk_tmpdir tmp && mkdir "$tmp/ro" || bail "make a temporary directory"
+zh_track h1 "$OK"
+zh_track h1 "$BAD"
+zh h1 attach --instance "$OK" --uplink u1 --underlay-ip 198.18.1.1 >/dev/null || bail "attach $OK on u1"
+
+# The binary as nobody sees it: copy it where nobody can run it if the
+# build tree is not readable to nobody.
+as_nobody() { nsexec h1 setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+ZH_NOBODY=$ZH
+if ! as_nobody "$ZH" --version >/dev/null 2>&1; then
+	cp "$ZH" "$tmp/zerohop" && chmod 755 "$tmp/zerohop" && ZH_NOBODY=$tmp/zerohop
+	as_nobody "$ZH_NOBODY" --version >/dev/null 2>&1 || bail "run zerohop as nobody"
+	diag "running a copy of zerohop as nobody: $ZH_NOBODY"
+fi
+
+# Runners: zerohop ARGS inside h1 in different conditions.
+in_h1()     { zh h1 "$@"; }
+nonroot()   { as_nobody "$ZH_NOBODY" "$@"; }
+no_btf()    { nsexec h1 env ZEROHOP_KERNEL_BTF=/nonexistent "$ZH" "$@"; }
+# bpffs root under a read-only tmpfs, in a private mount namespace.
+ro_bpffs() {
+	nsexec h1 unshare --mount sh -c '
+		mount -t tmpfs -o ro zh-ro "$1/ro" || exit 99
+		bpffs=$1/ro/bpf zh=$2; shift 2
+		ZEROHOP_BPFFS=$bpffs exec "$zh" "$@"' sh "$tmp" "$ZH" "$@"
+}
+
+# What is attached in h1: must look the same after every case.
+state() {
+	nsexec h1 bpftool net show
+	nsexec h1 tc filter show dev u0 ingress
+	zh h1 status --json --instance "$OK" | jq -c '.instances[0] | {interfaces, maps: [.maps[] | {name, id}]}'
+}
+baseline=$(state)
+expect_eq "before the cases: nothing on u0 and lo" \
+	"$(nsexec h1 bpftool net show | grep -cE '^(u0|lo)\(')" 0
+
+# bad DESCRIPTION NEEDLE RUNNER ARGS...
+bad() {
+	local desc=$1 needle=$2 runner=$3 rc inst=default now i j; shift 3
+	for ((i = 1; i <= $#; i++)); do
+		[ "${!i}" = --instance ] && { j=$((i + 1)); inst=${!j}; }
+	done
+	"$runner" "$@" >/dev/null 2>"$tmp/err"
+	rc=$?
+	if [ $rc -ne 0 ]; then tap_ok "$desc: exits non-zero ($rc)"
+	else tap_fail "$desc: exits non-zero"; fi
+	if [ "$(grep -c '' "$tmp/err")" -eq 1 ] && grep -qF -- "$needle" "$tmp/err"; then
+		tap_ok "$desc: one line on stderr naming $needle"
+	else
+		tap_fail "$desc: one line on stderr naming $needle"
+		sed 's/^/# stderr: /' "$tmp/err"
+	fi
+	now=$(state)
+	if [ "$now" = "$baseline" ] &&
+		{ [ -z "$inst" ] || [ "$inst" = "$OK" ] || [ ! -e "$ZH_PINS/${inst%%/*}" ]; }; then
+		tap_ok "$desc: nothing attached"
+	else
+		tap_fail "$desc: nothing attached"
+		[ -z "$inst" ] || [ ! -e "$ZH_PINS/${inst%%/*}" ] || diag "$ZH_PINS/${inst%%/*} exists"
+		diff <(echo "$baseline") <(echo "$now") | sed 's/^/# /'
+		# Undo what a failed case attached, so later cases start clean.
+		[ "$inst" = "$OK" ] || zh h1 detach --instance "$inst" >/dev/null 2>&1
+	fi
+}
+
+up=(--uplink u0 --underlay-ip 198.18.0.1)
+A=(attach --instance "$BAD")
+#   description                      needle in stderr                 runner  args
+bad "uplink does not exist"          nope0                            in_h1 "${A[@]}" --uplink nope0 --underlay-ip 198.18.0.1
+for ip in 198.18.0 300.1.1.1 ''; do
+	bad "underlay ip '$ip'"          "--underlay-ip '$ip'"            in_h1 "${A[@]}" --uplink u0 --underlay-ip "$ip"
+done
+for name in a/b '' "$LONG" -x; do
+	bad "instance name '$name'"      "instance name '$name'"          in_h1 attach --instance "$name" "${up[@]}"
+done
+for m in fast NATIVE ''; do
+	bad "--xdp-mode '$m'"            "--xdp-mode '$m'"                in_h1 "${A[@]}" "${up[@]}" --xdp-mode "$m"
+done
+for m in tc ingress ''; do
+	bad "--tc-mode '$m'"             "--tc-mode '$m'"                 in_h1 "${A[@]}" "${up[@]}" --tc-mode "$m"
+done
+for mac in 01:00:5e:00:00:01 ff:ff:ff:ff:ff:ff zz 02:00:00:00:01 00:00:00:00:00:00; do
+	bad "--router-mac $mac"          "--router-mac '$mac'"            in_h1 "${A[@]}" "${up[@]}" --router-mac "$mac"
+done
+for mtu in 10 abc; do
+	bad "--mtu $mtu"                 "--mtu '$mtu'"                   in_h1 "${A[@]}" "${up[@]}" --mtu "$mtu"
+done
+bad "missing --uplink"               --uplink                         in_h1 "${A[@]}" --underlay-ip 198.18.0.1
+bad "missing --underlay-ip"          --underlay-ip                    in_h1 "${A[@]}" --uplink u0
+bad "stray argument"                 stray                            in_h1 "${A[@]}" "${up[@]}" stray
+bad "not root"                       root                             nonroot "${A[@]}" "${up[@]}"
+bad "kernel without BTF"             /nonexistent                     no_btf "${A[@]}" "${up[@]}"
+bad "bpffs not mountable"            "$tmp/ro/bpf"                    ro_bpffs "${A[@]}" "${up[@]}"
+bad "native XDP on lo"               "Couldn't attach xdp_uplink to lo (native)" \
+                                                                      in_h1 "${A[@]}" --uplink lo --underlay-ip 198.18.0.1 --xdp-mode native
+bad "port add, instance not attached" "$BAD"                          in_h1 port add --instance "$BAD" w0
+bad "port add of a missing interface" nope0                           in_h1 port add --instance "$OK" nope0
+bad "port del of a non-port"         w0                               in_h1 port del --instance "$OK" w0
+bad "port del of the uplink"         u1                               in_h1 port del --instance "$OK" u1
+bad "port add of the uplink"         u1                               in_h1 port add --instance "$OK" u1
+bad "port, unknown subcommand"       frob                             in_h1 port --instance "$OK" frob w0
+
+# Not errors, or usage errors with their own exit status.
+out=$(zh h1 detach --instance "$BAD" 2>&1)
+rc=$?
+expect_eq "detach of an instance that is not attached exits 0" "$rc" 0
+check "detach of an instance that is not attached says so" grep -qF "'$BAD' is not attached" <<<"$out"
+# usage_err DESCRIPTION NEEDLE ARGS...: exit 2, one line on stderr naming NEEDLE.
+usage_err() {
+	local desc=$1 needle=$2 rc; shift 2
+	zh h1 "$@" >/dev/null 2>"$tmp/err"
+	rc=$?
+	expect_eq "$desc exits 2" "$rc" 2
+	if [ "$(grep -c '' "$tmp/err")" -eq 1 ] && grep -qF -- "$needle" "$tmp/err"; then
+		tap_ok "$desc: one line on stderr naming $needle"
+	else
+		tap_fail "$desc: one line on stderr naming $needle"
+		sed 's/^/# stderr: /' "$tmp/err"
+	fi
+}
+usage_err "unknown command"           frobnicate   frobnicate
+usage_err "unknown global option"     --frobnicate --frobnicate status
+usage_err "unknown attach option"     --frobnicate "${A[@]}" "${up[@]}" --frobnicate
+usage_err "unknown status option"     --frobnicate status --frobnicate
+usage_err "option without its value"  --xdp-mode   "${A[@]}" "${up[@]}" --xdp-mode
+expect_eq "after all cases: still nothing attached" "$(state)" "$baseline"
+
+finish
