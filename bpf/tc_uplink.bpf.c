@@ -1,16 +1,53 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* tc_uplink: TC ingress on the uplink, the skb path for fabric traffic
- * (GSO/GRO packets, or where XDP is off). Counts and lets everything through.
+/* tc_uplink: TC ingress on the uplink, the skb path of fabric ingress. It
+ * decapsulates what xdp_uplink left to it (ports that cannot take XDP
+ * redirects, GSO/GRO packets) or everything when XDP is off. All other
+ * traffic goes to the host stack untouched.
  */
 #include "lib/common.h"
 #include "lib/config.h"
 #include "lib/stats.h"
+#include "lib/tunnel.h"
 
 SEC("tc")
 int tc_uplink(struct __sk_buff *skb)
 {
+	__u32 pull = TUNNEL_MAX_HDRS;
+	struct tunnel t = {};
+	void *data, *data_end;
+	struct ethhdr *eth;
+	int r;
+
 	stats_count(ZH_CNT_TC_UPLINK_RX, skb->len);
-	return TC_ACT_OK;
+	if (pull > skb->len)
+		pull = skb->len;
+	bpf_skb_pull_data(skb, pull);
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+
+	r = tunnel_parse(data, data_end, &t);
+	if (r == TUNNEL_PASS) {
+		stats_count(ZH_CNT_PASS_STACK, skb->len);
+		return TC_ACT_OK;
+	}
+	if (r)
+		return stats_drop_skb(skb, r);
+
+	/* Keep the outer Ethernet header, drop everything up to the inner
+	 * IPv4 header, and address the frame to the VM.
+	 */
+	if (bpf_skb_adjust_room(skb, -(__s32)t.inner_off, BPF_ADJ_ROOM_MAC, 0))
+		return stats_drop_skb(skb, ZH_CNT_DROP_ERROR);
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return stats_drop_skb(skb, ZH_CNT_DROP_ERROR);
+	__builtin_memcpy(eth->h_dest, t.nh.mac, 6);
+	__builtin_memcpy(eth->h_source, (const __u8 *)zh_cfg.router_mac, 6);
+	eth->h_proto = bpf_htons(ETH_P_IP);
+	stats_count(ZH_CNT_DECAP_TC, skb->len);
+	return bpf_redirect(t.nh.ifindex, 0);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -1,16 +1,57 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* xdp_uplink: XDP on the uplink NIC. Overlay packets from the fabric arrive
- * here first. At this stage it counts every frame and passes it to the stack.
+/* xdp_uplink: XDP on the uplink NIC, the first stop of fabric traffic.
+ * Tunnel packets to this host are validated, reverse-path checked,
+ * decapsulated and redirected to the VM's port through zh_devmap; ports
+ * that cannot take XDP redirects are left to tc_uplink. Everything that is
+ * not ours passes to the host stack untouched.
  */
 #include "lib/common.h"
 #include "lib/config.h"
 #include "lib/stats.h"
+#include "lib/tunnel.h"
 
 SEC("xdp")
 int xdp_uplink(struct xdp_md *ctx)
 {
-	stats_count(ZH_CNT_XDP_UPLINK_RX, ctx->data_end - ctx->data);
-	return XDP_PASS;
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct tunnel t = {};
+	struct ethhdr *eth;
+	__u32 len = data_end - data;
+	int r;
+
+	stats_count(ZH_CNT_XDP_UPLINK_RX, len);
+	r = tunnel_parse(data, data_end, &t);
+	if (r == TUNNEL_PASS) {
+		stats_count(ZH_CNT_PASS_STACK, len);
+		return XDP_PASS;
+	}
+	if (r) {
+		stats_count(r, len);
+		return XDP_DROP;
+	}
+	if (!bpf_map_lookup_elem(&zh_devmap, &t.nh.ifindex)) {
+		stats_count(ZH_CNT_XDP_TO_TC, len);
+		return XDP_PASS;
+	}
+
+	/* Strip outer Ethernet, IPv4, UDP and tunnel header; the inner
+	 * Ethernet header is readdressed to the VM.
+	 */
+	if (bpf_xdp_adjust_head(ctx, t.inner_off)) {
+		stats_count(ZH_CNT_DROP_ERROR, len);
+		return XDP_DROP;
+	}
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > data_end) {
+		stats_count(ZH_CNT_DROP_ERROR, len);
+		return XDP_DROP;
+	}
+	__builtin_memcpy(eth->h_dest, t.nh.mac, 6);
+	__builtin_memcpy(eth->h_source, (const __u8 *)zh_cfg.router_mac, 6);
+	stats_count(ZH_CNT_DECAP_XDP, data_end - data);
+	return bpf_redirect_map(&zh_devmap, t.nh.ifindex, 0);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -17,12 +17,31 @@
 #define ZH_IFNAMSIZ 16
 
 /* Map names: at most 15 characters, zh_ prefix (BPF_OBJ_NAME_LEN). */
-#define ZH_MAP_CONFIG "zh_config"
-#define ZH_MAP_STATS  "zh_stats"
-#define ZH_MAP_IFACES "zh_ifaces"
+#define ZH_MAP_CONFIG    "zh_config"
+#define ZH_MAP_STATS     "zh_stats"
+#define ZH_MAP_IFACES    "zh_ifaces"
+#define ZH_MAP_PORTS     "zh_ports"
+#define ZH_MAP_ENDPOINTS "zh_endpoints"
+#define ZH_MAP_ROUTES    "zh_routes"
+#define ZH_MAP_DEVMAP    "zh_devmap"
 
 /* Default capacities; the loader may resize before load. */
-#define ZH_IFACES_MAX 1024
+#define ZH_IFACES_MAX    1024
+#define ZH_PORTS_MAX     1024
+#define ZH_ENDPOINTS_MAX 65536
+#define ZH_ROUTES_MAX    16384
+
+#define ZH_VNI_MAX 0xffffff
+
+/* Tunnel UDP ports (IANA). */
+#define ZH_VXLAN_PORT  4789
+#define ZH_GENEVE_PORT 6081
+
+/* What encapsulation adds to an inner IPv4 packet and the uplink MTU must
+ * absorb: outer IPv4 20, UDP 8, VXLAN or option-less Geneve 8, inner
+ * Ethernet 14. A VM's usable MTU is the uplink MTU minus this.
+ */
+#define ZH_ENCAP_OVERHEAD (20 + 8 + 8 + 14)
 
 enum zh_role {
 	ZH_ROLE_UPLINK = 1,
@@ -43,18 +62,33 @@ enum zh_tc_mode {
 	ZH_TC_CLSACT = 2,
 };
 
+/* Tunnel encapsulation; ZH_ENCAP_DEFAULT defers to the instance's. */
+enum zh_encap {
+	ZH_ENCAP_DEFAULT = 0,
+	ZH_ENCAP_VXLAN = 1,
+	ZH_ENCAP_GENEVE = 2,
+};
+
+/* What a route does with a packet. */
+enum zh_route_action {
+	ZH_ROUTE_REMOTE = 1, /* encapsulate to host_ip with dest_vni */
+	ZH_ROUTE_DROP = 2,   /* drop (drop_no_route) */
+};
+
 /* zh_config[0]: the instance's configuration. The loader writes it at attach
  * time and copies it into every program's .rodata before load, so the data
  * path reads constants while the pinned map records what the instance runs.
  */
 struct zh_config {
-	__u32 underlay_ip; /* network byte order */
-	__u32 flags;       /* reserved, 0 */
-	__u8 router_mac[6];
-	__u16 mtu;         /* uplink MTU */
+	__u32 underlay_ip;         /* network byte order */
+	__u32 uplink_ifindex;      /* where encapsulated packets leave */
+	__u8 router_mac[6];        /* the MAC VMs see as their gateway's */
+	__u16 mtu;                 /* uplink MTU */
 	enum zh_tc_mode tc_mode;   /* chosen for the whole instance */
 	enum zh_xdp_mode xdp_mode; /* in use on the uplink */
-	__u64 netns_ino;   /* network namespace of the instance's interfaces */
+	enum zh_encap encap;       /* default encapsulation (vxlan or geneve) */
+	__u32 flags;               /* reserved, 0 */
+	__u64 netns_ino;           /* network namespace of the instance's interfaces */
 };
 
 /* zh_ifaces[ifindex]: every interface this instance has programs on. */
@@ -64,6 +98,56 @@ struct zh_iface {
 	enum zh_xdp_mode xdp_mode;
 	enum zh_tc_mode tc_mode;
 	__u32 pad;
+};
+
+/* zh_ports[ifindex]: a VM port. Frames from it must carry this MAC and IPv4
+ * source (anti-spoofing); it belongs to exactly one VNI.
+ */
+struct zh_port {
+	__u32 vni;
+	__u32 ip;      /* network byte order */
+	__u8 mac[6];
+	__u16 flags;   /* reserved, 0 */
+};
+
+
+
+/* zh_endpoints key: an IPv4 address inside a virtual network. */
+struct zh_ep_key {
+	__u32 vni;
+	__u32 ip;      /* network byte order */
+};
+
+/* zh_endpoints value. Local endpoints (VMs on this host) have ifindex set
+ * and host_ip 0; remote ones have the underlay address of their host. A
+ * dest_vni other than 0 and the key's VNI makes it a peer endpoint: packets
+ * leave with the peer network's VNI (proxyless peering), and the entry also
+ * lets the peer's traffic pass this host's reverse-path check.
+ */
+struct zh_endpoint {
+	__u32 host_ip;     /* network byte order; 0 for a local endpoint */
+	__u32 dest_vni;    /* VNI on the wire; 0 = the key's VNI */
+	__u32 ifindex;     /* local port; 0 for a remote endpoint */
+	__u8 mac[6];       /* the VM's MAC (inner destination MAC) */
+	__u8 encap;        /* enum zh_encap */
+	__u8 flags;        /* reserved, 0 */
+};
+
+/* zh_routes key (LPM trie): prefixlen counts the 32 VNI bits too, so a /24
+ * inside a VNI has prefixlen 56.
+ */
+struct zh_route_key {
+	__u32 prefixlen;
+	__u32 vni;         /* host order: always matched in full, so order is moot */
+	__u32 ip;          /* network byte order */
+};
+
+struct zh_route {
+	__u32 host_ip;     /* network byte order */
+	__u32 dest_vni;    /* 0 = the key's VNI */
+	__u8 action;       /* enum zh_route_action */
+	__u8 encap;        /* enum zh_encap */
+	__u16 pad;
 };
 
 /* zh_stats[counter id], per CPU. */
@@ -76,9 +160,14 @@ struct zh_counter {
  * are 4 bytes on every ABI zerohop builds for.
  */
 _Static_assert(sizeof(enum zh_role) == 4 && sizeof(enum zh_xdp_mode) == 4 &&
-		       sizeof(enum zh_tc_mode) == 4,
+		       sizeof(enum zh_tc_mode) == 4 && sizeof(enum zh_encap) == 4,
 	       "enum fields are 4 bytes");
-_Static_assert(sizeof(struct zh_config) == 32, "zh_config layout");
+_Static_assert(sizeof(struct zh_config) == 40, "zh_config layout");
+_Static_assert(sizeof(struct zh_port) == 16, "zh_port layout");
+_Static_assert(sizeof(struct zh_ep_key) == 8, "zh_ep_key layout");
+_Static_assert(sizeof(struct zh_endpoint) == 20, "zh_endpoint layout");
+_Static_assert(sizeof(struct zh_route_key) == 12, "zh_route_key layout");
+_Static_assert(sizeof(struct zh_route) == 12, "zh_route layout");
 _Static_assert(sizeof(struct zh_iface) == 32, "zh_iface layout");
 _Static_assert(sizeof(struct zh_counter) == 16, "zh_counter layout");
 

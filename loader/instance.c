@@ -199,6 +199,81 @@ int zh_map_open(const char *inst_dir, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
+/* One map operation on a pinned map; -errno. A full map is reported by
+ * name with its capacity.
+ */
+static int map_op(const char *inst_dir, const char *name, int op, const void *key, void *val)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	int fd, err = 0;
+
+	fd = zh_map_open(inst_dir, name);
+	if (fd < 0) {
+		pr_warn("Couldn't open map %s/%s: %s\n", inst_dir, name, strerror(-fd));
+		return fd;
+	}
+	if (op == 'u')
+		err = bpf_map_update_elem(fd, key, val, BPF_ANY) ? -errno : 0;
+	else if (op == 'd')
+		err = bpf_map_delete_elem(fd, key) ? -errno : 0;
+	else
+		err = bpf_map_lookup_elem(fd, key, val) ? -errno : 0;
+	if (err == -E2BIG || (op == 'u' && err == -ENOMEM)) {
+		memset(&info, 0, sizeof(info));
+		bpf_map_get_info_by_fd(fd, &info, &len);
+		pr_warn("map %s is full (%u entries)\n", name, info.max_entries);
+		err = -E2BIG;
+	}
+	close(fd);
+	return err;
+}
+
+int zh_map_update(const char *inst_dir, const char *name, const void *key, const void *val)
+{
+	return map_op(inst_dir, name, 'u', key, (void *)val);
+}
+
+int zh_map_delete(const char *inst_dir, const char *name, const void *key)
+{
+	int err = map_op(inst_dir, name, 'd', key, NULL);
+
+	return err == -ENOENT ? 0 : err;
+}
+
+int zh_map_lookup(const char *inst_dir, const char *name, const void *key, void *val)
+{
+	return map_op(inst_dir, name, 'l', key, val);
+}
+
+int zh_instance_open(const char *instance, char *dir, size_t len, struct zh_config *cfg)
+{
+	int err;
+
+	if (zh_check_instance_name(instance)) {
+		pr_warn("invalid instance name '%s': use 1-%d characters of [A-Za-z0-9_-]\n",
+			instance, ZH_INSTANCE_NAME_MAX);
+		return -EINVAL;
+	}
+	err = zh_check_privileges();
+	if (err)
+		return err;
+	if (!zh_instance_exists(instance) || zh_inst_dir(instance, dir, len) ||
+	    zh_config_read(dir, cfg)) {
+		pr_warn("instance '%s' is not attached (run zerohop attach --instance %s ... "
+			"first)\n",
+			instance, instance);
+		return -ENOENT;
+	}
+	if (cfg->netns_ino && cfg->netns_ino != zh_netns_ino()) {
+		pr_warn("instance '%s' lives in another network namespace (net:[%llu]); run "
+			"zerohop inside it (e.g. nsenter --net=/run/netns/NAME zerohop ...)\n",
+			instance, (unsigned long long)cfg->netns_ino);
+		return -EXDEV;
+	}
+	return 0;
+}
+
 int zh_config_read(const char *inst_dir, struct zh_config *cfg)
 {
 	__u32 key = 0;

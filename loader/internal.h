@@ -33,6 +33,17 @@ uint64_t zh_netns_ino(void);
 /* Open a pinned map of an instance: fd or -errno. */
 int zh_map_open(const char *inst_dir, const char *name);
 int zh_config_read(const char *inst_dir, struct zh_config *cfg);
+/* Pinned-map element operations (open, op, close): 0 or -errno; a full
+ * map logs "map NAME is full (N entries)" and returns -E2BIG. Deleting a
+ * missing key is not an error.
+ */
+int zh_map_update(const char *inst_dir, const char *name, const void *key, const void *val);
+int zh_map_delete(const char *inst_dir, const char *name, const void *key);
+int zh_map_lookup(const char *inst_dir, const char *name, const void *key, void *val);
+/* An attached instance in this netns, for commands that change it: its pin
+ * directory and config. Logs why not and returns -errno.
+ */
+int zh_instance_open(const char *instance, char *dir, size_t len, struct zh_config *cfg);
 int zh_config_write(const char *inst_dir, const struct zh_config *cfg);
 
 /* --- programs (progs.c) --- */

@@ -3,7 +3,10 @@
  * every program before touching an interface, and roll back what a failed
  * first attach created, so bad input leaves nothing half-applied.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,7 +179,12 @@ static void detach_iface(const char *inst_dir, uint32_t ifindex, const struct zh
 	zh_tc_detach(inst_dir, ifindex, rec->tc_mode, same_netns);
 }
 
-/* Replace tc_port on every port of an instance with a freshly loaded one. */
+static int devmap_sync(const char *dir, const char *ifname, uint32_t ifindex,
+		       uint32_t xdp_mode);
+
+/* Replace tc_port on every port of an instance with a freshly loaded one,
+ * and re-decide which ports take XDP redirects under the uplink's mode.
+ */
 static int replace_ports(const char *inst_dir, const struct zh_config *cfg)
 {
 	struct iface_list *l = malloc(sizeof(*l));
@@ -206,6 +214,8 @@ static int replace_ports(const char *inst_dir, const struct zh_config *cfg)
 		if (err)
 			pr_warn("Couldn't replace tc_port on %s: %s\n", l->rec[i].name,
 				strerror(-err));
+		else
+			err = devmap_sync(inst_dir, l->rec[i].name, l->ifindex[i], cfg->xdp_mode);
 	}
 	zh_prog_unload(&port);
 	free(l);
@@ -307,6 +317,8 @@ int zh_attach(const struct zh_attach_opts *o, struct zh_attach_result *res)
 	}
 
 	cfg.underlay_ip = o->underlay_ip;
+	cfg.uplink_ifindex = ifindex;
+	cfg.encap = o->encap == ZH_ENCAP_GENEVE ? ZH_ENCAP_GENEVE : ZH_ENCAP_VXLAN;
 	cfg.netns_ino = zh_netns_ino();
 	if (o->has_router_mac)
 		memcpy(cfg.router_mac, o->router_mac, 6);
@@ -363,82 +375,169 @@ cleanup:
 	return err;
 }
 
-/* Open an existing instance for port changes: dir and config. */
-static int instance_open(const char *instance, char *dir, size_t len, struct zh_config *cfg)
+/* Can xdp_uplink redirect to this port? Generic XDP hands the devmap an
+ * skb, which every device takes. Native XDP needs the port's driver to
+ * accept XDP frames by itself: tun/tap does; veth delivers only when the
+ * VM side has NAPI (an XDP program or GRO there), which is the VM's choice,
+ * so veth ports take the TC path.
+ */
+static bool port_takes_xdp_redirect(const char *ifname, uint32_t uplink_xdp_mode)
 {
-	int err;
+	struct ethtool_drvinfo drv = {.cmd = ETHTOOL_GDRVINFO};
+	struct ifreq ifr;
+	bool ok = false;
+	int fd;
 
-	if (zh_check_instance_name(instance)) {
-		pr_warn("invalid instance name '%s': use 1-%d characters of [A-Za-z0-9_-]\n",
-			instance, ZH_INSTANCE_NAME_MAX);
-		return -EINVAL;
-	}
-	err = zh_check_privileges();
-	if (err)
-		return err;
-	if (!zh_instance_exists(instance) || zh_inst_dir(instance, dir, len) ||
-	    zh_config_read(dir, cfg)) {
-		pr_warn("instance '%s' is not attached (run zerohop attach --instance %s ... "
-			"first)\n",
-			instance, instance);
-		return -ENOENT;
-	}
-	return check_same_netns(instance, cfg);
+	if (uplink_xdp_mode == ZH_XDP_GENERIC)
+		return true;
+	if (uplink_xdp_mode != ZH_XDP_NATIVE)
+		return false;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&drv;
+	if (!ioctl(fd, SIOCETHTOOL, &ifr))
+		ok = !strcmp(drv.driver, "tun");
+	close(fd);
+	return ok;
 }
 
-int zh_port_add(const char *instance, const char *ifname)
+static int devmap_sync(const char *dir, const char *ifname, uint32_t ifindex, uint32_t xdp_mode)
 {
-	struct zh_loaded port = {0};
+	if (port_takes_xdp_redirect(ifname, xdp_mode))
+		return zh_map_update(dir, ZH_MAP_DEVMAP, &ifindex, &ifindex);
+	return zh_map_delete(dir, ZH_MAP_DEVMAP, &ifindex);
+}
+
+static void ipv4_str(uint32_t ip, char *buf)
+{
+	inet_ntop(AF_INET, &ip, buf, INET_ADDRSTRLEN);
+}
+
+int zh_port_add(const char *instance, const char *ifname, const struct zh_port_opts *p)
+{
+	struct zh_ep_key key = {.vni = p->vni, .ip = p->ip}, old_key;
+	struct zh_endpoint ep = {0}, old_ep;
+	struct zh_port port = {.vni = p->vni, .ip = p->ip}, old_port;
+	struct zh_loaded prog = {0};
 	struct zh_iface rec = {0}, old;
 	struct zh_config cfg;
-	char dir[PATH_MAX], owner[ZH_INSTANCE_NAME_MAX + 1];
+	char dir[PATH_MAX], owner[ZH_INSTANCE_NAME_MAX + 1], ip[INET_ADDRSTRLEN];
+	bool existed, had_port, had_ep;
 	uint32_t ifindex;
-	bool existed;
-	int err, fd;
+	int err;
 
-	err = instance_open(instance, dir, sizeof(dir), &cfg);
+	err = zh_instance_open(instance, dir, sizeof(dir), &cfg);
 	if (err)
 		return err;
 	err = iface_index("port", ifname, &ifindex);
 	if (err)
 		return err;
+	if (p->vni < 1 || p->vni > ZH_VNI_MAX) {
+		pr_warn("VNI %u is out of range 1..%u\n", p->vni, ZH_VNI_MAX);
+		return -EINVAL;
+	}
 	if (iface_owner(instance, ifindex, owner, sizeof(owner)) > 0) {
 		pr_warn("interface '%s' is already used by instance '%s'\n", ifname, owner);
 		return -EBUSY;
 	}
-	fd = zh_map_open(dir, ZH_MAP_IFACES);
-	if (fd < 0)
-		return fd;
-	existed = bpf_map_lookup_elem(fd, &ifindex, &old) == 0;
-	close(fd);
+	existed = zh_map_lookup(dir, ZH_MAP_IFACES, &ifindex, &old) == 0;
 	if (existed && old.role == ZH_ROLE_UPLINK) {
 		pr_warn("interface '%s' is the uplink of instance '%s', not a VM port\n", ifname,
 			instance);
 		return -EINVAL;
 	}
+	ipv4_str(p->ip, ip);
+	had_port = zh_map_lookup(dir, ZH_MAP_PORTS, &ifindex, &old_port) == 0;
+	had_ep = zh_map_lookup(dir, ZH_MAP_ENDPOINTS, &key, &old_ep) == 0;
+	if (had_ep && old_ep.ifindex != ifindex) {
+		pr_warn("VNI %u already has an endpoint %s (%s); delete it first\n", p->vni, ip,
+			old_ep.ifindex ? "another port" : "on another host");
+		return -EEXIST;
+	}
 
-	err = zh_prog_load(ZH_PROG_TC_PORT, dir, &cfg, &port);
+	err = zh_prog_load(ZH_PROG_TC_PORT, dir, &cfg, &prog);
 	if (err)
 		return err;
 	snprintf(rec.name, sizeof(rec.name), "%s", ifname);
 	rec.role = ZH_ROLE_PORT;
 	rec.tc_mode = cfg.tc_mode;
-	/* Reserve the record first so a full map fails before any attach. */
-	err = iface_record(dir, ifindex, &rec);
-	if (err) {
-		pr_warn("Couldn't add port %s to instance '%s': %s\n", ifname, instance,
-			err == -E2BIG ? "the zh_ifaces map is full" : strerror(-err));
-		goto cleanup;
+	memcpy(port.mac, p->mac, 6);
+	ep.ifindex = ifindex;
+	memcpy(ep.mac, p->mac, 6);
+
+	/* Records first (a full map fails before any attach), then the
+	 * program; undo in reverse on failure.
+	 */
+	err = zh_map_update(dir, ZH_MAP_IFACES, &ifindex, &rec);
+	if (err)
+		goto fail_iface;
+	err = zh_map_update(dir, ZH_MAP_PORTS, &ifindex, &port);
+	if (err)
+		goto fail_port;
+	err = zh_map_update(dir, ZH_MAP_ENDPOINTS, &key, &ep);
+	if (err)
+		goto fail_ep;
+	err = devmap_sync(dir, ifname, ifindex, cfg.xdp_mode);
+	if (err)
+		goto fail_devmap;
+	err = attach_iface(dir, ifname, ifindex, NULL, &prog, NULL, 0, !existed, &rec);
+	if (err)
+		goto fail_attach;
+	/* The port moved to another address or VNI: its old endpoint goes. */
+	if (had_port && (old_port.vni != port.vni || old_port.ip != port.ip)) {
+		old_key.vni = old_port.vni;
+		old_key.ip = old_port.ip;
+		if (zh_map_lookup(dir, ZH_MAP_ENDPOINTS, &old_key, &old_ep) == 0 &&
+		    old_ep.ifindex == ifindex)
+			zh_map_delete(dir, ZH_MAP_ENDPOINTS, &old_key);
 	}
-	err = attach_iface(dir, ifname, ifindex, NULL, &port, NULL, 0, !existed, &rec);
-	if (err && !existed)
-		iface_record(dir, ifindex, NULL);
-	if (!err)
-		pr_debug("port %s added to instance '%s' (tc %s)\n", ifname, instance,
-			zh_tc_mode_str(rec.tc_mode));
-cleanup:
-	zh_prog_unload(&port);
+	zh_prog_unload(&prog);
+	return 0;
+
+fail_attach:
+	if (!existed)
+		zh_map_delete(dir, ZH_MAP_DEVMAP, &ifindex);
+fail_devmap:
+	if (had_ep)
+		zh_map_update(dir, ZH_MAP_ENDPOINTS, &key, &old_ep);
+	else
+		zh_map_delete(dir, ZH_MAP_ENDPOINTS, &key);
+fail_ep:
+	if (had_port)
+		zh_map_update(dir, ZH_MAP_PORTS, &ifindex, &old_port);
+	else
+		zh_map_delete(dir, ZH_MAP_PORTS, &ifindex);
+fail_port:
+	if (existed)
+		zh_map_update(dir, ZH_MAP_IFACES, &ifindex, &old);
+	else
+		zh_map_delete(dir, ZH_MAP_IFACES, &ifindex);
+fail_iface:
+	if (err == -E2BIG)
+		pr_warn("Couldn't add port %s to instance '%s': a map is full\n", ifname, instance);
+	zh_prog_unload(&prog);
 	return err;
+}
+
+/* Remove a port's data-plane records (endpoint only if it is still this
+ * port's). */
+static void port_records_delete(const char *dir, uint32_t ifindex)
+{
+	struct zh_endpoint ep;
+	struct zh_port port;
+	struct zh_ep_key key;
+
+	if (zh_map_lookup(dir, ZH_MAP_PORTS, &ifindex, &port) == 0) {
+		key.vni = port.vni;
+		key.ip = port.ip;
+		if (zh_map_lookup(dir, ZH_MAP_ENDPOINTS, &key, &ep) == 0 && ep.ifindex == ifindex)
+			zh_map_delete(dir, ZH_MAP_ENDPOINTS, &key);
+	}
+	zh_map_delete(dir, ZH_MAP_PORTS, &ifindex);
+	zh_map_delete(dir, ZH_MAP_DEVMAP, &ifindex);
 }
 
 int zh_port_del(const char *instance, const char *ifname)
@@ -448,7 +547,7 @@ int zh_port_del(const char *instance, const char *ifname)
 	char dir[PATH_MAX];
 	int err, i, found = -1;
 
-	err = instance_open(instance, dir, sizeof(dir), &cfg);
+	err = zh_instance_open(instance, dir, sizeof(dir), &cfg);
 	if (err)
 		return err;
 	if (zh_check_ifname(ifname)) {
@@ -469,7 +568,8 @@ int zh_port_del(const char *instance, const char *ifname)
 		goto out;
 	}
 	detach_iface(dir, l->ifindex[found], &l->rec[found], true);
-	err = iface_record(dir, l->ifindex[found], NULL);
+	port_records_delete(dir, l->ifindex[found]);
+	err = zh_map_delete(dir, ZH_MAP_IFACES, &l->ifindex[found]);
 	if (!err)
 		pr_debug("port %s removed from instance '%s'\n", ifname, instance);
 out:

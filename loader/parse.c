@@ -129,6 +129,51 @@ int zh_parse_tc_request(const char *s, enum zh_tc_request *out)
 	return 0;
 }
 
+int zh_parse_encap(const char *s, enum zh_encap *out)
+{
+	static const char *const words[] = {"default", "vxlan", "geneve"};
+	int i = lookup_word(s, words, 3);
+
+	if (i <= 0)
+		return -EINVAL;
+	*out = (enum zh_encap)i;
+	return 0;
+}
+
+int zh_parse_prefix(const char *s, uint32_t *prefix_be, uint8_t *len)
+{
+	char buf[INET_ADDRSTRLEN + 4];
+	const char *slash;
+	uint32_t plen, mask;
+
+	if (!s || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	slash = strchr(s, '/');
+	if (!slash || (size_t)(slash - s) >= INET_ADDRSTRLEN)
+		return -EINVAL;
+	memcpy(buf, s, slash - s);
+	buf[slash - s] = 0;
+	if (zh_parse_ipv4(buf, prefix_be) || zh_parse_u32(slash + 1, 0, 32, &plen))
+		return -EINVAL;
+	mask = plen ? htonl(~0u << (32 - plen)) : 0;
+	if (*prefix_be & ~mask)
+		return -EINVAL;
+	*len = plen;
+	return 0;
+}
+
+const char *zh_encap_str(uint32_t encap)
+{
+	switch (encap) {
+	case ZH_ENCAP_VXLAN:
+		return "vxlan";
+	case ZH_ENCAP_GENEVE:
+		return "geneve";
+	default:
+		return "default";
+	}
+}
+
 const char *zh_xdp_mode_str(uint32_t mode)
 {
 	switch (mode) {

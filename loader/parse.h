@@ -38,6 +38,11 @@ int zh_check_instance_name(const char *s);
 /* A syntactically valid Linux interface name (1..15 chars, no '/', ':' or space). */
 int zh_check_ifname(const char *s);
 int zh_parse_xdp_request(const char *s, enum zh_xdp_request *out);
+/* "vxlan" or "geneve". */
+int zh_parse_encap(const char *s, enum zh_encap *out);
+/* a.b.c.d/len; host bits must be zero. */
+int zh_parse_prefix(const char *s, uint32_t *prefix_be, uint8_t *len);
+const char *zh_encap_str(uint32_t encap);
 int zh_parse_tc_request(const char *s, enum zh_tc_request *out);
 
 const char *zh_xdp_mode_str(uint32_t mode);

@@ -78,18 +78,21 @@ const char *zh_prog_name(enum zh_prog_kind kind)
 	return kind < ZH_PROG_KINDS ? skels[kind].name : "?";
 }
 
-/* A pinned map keeps the size it was created with; libbpf only reuses a pin
- * whose definition matches, so take max_entries from the pin.
+/* Reuse the instance's pinned maps ourselves rather than through libbpf's
+ * pin check: the kernel adds BPF_F_RDONLY_PROG to devmaps, which libbpf
+ * then reports as a mismatch. A pin whose layout differs from this build's
+ * (an upgrade across a map layout change) is refused with a clear message.
+ * Maps that are not pinned yet keep their pin path: libbpf creates and pins
+ * them at load.
  */
-static void size_maps_from_pins(struct bpf_object *obj, const char *inst_dir)
+static int reuse_pinned_maps(struct bpf_object *obj, const char *inst_dir)
 {
 	struct bpf_map_info info;
-	__u32 len = sizeof(info);
 	struct bpf_map *map;
+	__u32 len;
+	int fd, err;
 
 	bpf_object__for_each_map(map, obj) {
-		int fd;
-
 		if (!bpf_map__pin_path(map))
 			continue;
 		fd = zh_map_open(inst_dir, bpf_map__name(map));
@@ -97,10 +100,25 @@ static void size_maps_from_pins(struct bpf_object *obj, const char *inst_dir)
 			continue;
 		memset(&info, 0, sizeof(info));
 		len = sizeof(info);
-		if (!bpf_map_get_info_by_fd(fd, &info, &len))
-			bpf_map__set_max_entries(map, info.max_entries);
+		err = bpf_map_get_info_by_fd(fd, &info, &len) ? -errno : 0;
+		if (!err && (info.type != bpf_map__type(map) ||
+			     info.key_size != bpf_map__key_size(map) ||
+			     info.value_size != bpf_map__value_size(map))) {
+			pr_warn("pinned map %s/%s has another layout than this zerohop's (key %u/%u, "
+				"value %u/%u bytes); detach the instance to upgrade it\n",
+				inst_dir, bpf_map__name(map), info.key_size, bpf_map__key_size(map),
+				info.value_size, bpf_map__value_size(map));
+			err = -EINVAL;
+		}
+		if (!err)
+			err = bpf_map__reuse_fd(map, fd);
+		if (!err)
+			err = bpf_map__set_pin_path(map, NULL);
 		close(fd);
+		if (err)
+			return err;
 	}
+	return 0;
 }
 
 int zh_prog_load(enum zh_prog_kind kind, const char *inst_dir, const struct zh_config *cfg,
@@ -118,7 +136,11 @@ int zh_prog_load(enum zh_prog_kind kind, const char *inst_dir, const struct zh_c
 		pr_warn("Couldn't open BPF object %s: %s\n", ops->name, strerror(-err));
 		return err;
 	}
-	size_maps_from_pins(ops->object(skel), inst_dir);
+	err = reuse_pinned_maps(ops->object(skel), inst_dir);
+	if (err) {
+		ops->destroy(skel);
+		return err;
+	}
 	memcpy(ops->rodata_cfg(skel), cfg, sizeof(*cfg));
 
 	err = ops->load(skel);

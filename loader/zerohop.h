@@ -28,6 +28,14 @@ struct zh_attach_opts {
 	bool has_router_mac;
 	uint8_t router_mac[6];
 	uint32_t mtu;                  /* 0: the uplink's MTU */
+	enum zh_encap encap;           /* default for endpoints: vxlan unless geneve */
+};
+
+/* A VM port: the VM's VNI, MAC and IPv4 address. */
+struct zh_port_opts {
+	uint32_t vni;
+	uint8_t mac[6];
+	uint32_t ip;                   /* network byte order */
 };
 
 struct zh_attach_result {
@@ -42,9 +50,42 @@ struct zh_attach_result {
  */
 int zh_attach(const struct zh_attach_opts *opts, struct zh_attach_result *res);
 
-/* Attach tc_port to a VM-facing interface / detach it. */
-int zh_port_add(const char *instance, const char *ifname);
+/* Make IFNAME a VM port: record it (zh_ports), make the VM a local endpoint
+ * of its VNI (zh_endpoints), and attach tc_port. Re-running it replaces
+ * the program and updates the records. port_del undoes all of it.
+ */
+int zh_port_add(const char *instance, const char *ifname, const struct zh_port_opts *p);
 int zh_port_del(const char *instance, const char *ifname);
+
+/* Remote and peer endpoints, and prefix routes (static programming). */
+struct zh_endpoint_opts {
+	uint32_t vni;
+	uint32_t ip;                   /* network byte order */
+	uint8_t mac[6];
+	uint32_t host_ip;              /* underlay address of its host */
+	uint32_t dest_vni;             /* 0: same VNI; else the peer network's */
+	enum zh_encap encap;
+};
+int zh_endpoint_add(const char *instance, const struct zh_endpoint_opts *o);
+int zh_endpoint_del(const char *instance, uint32_t vni, uint32_t ip);
+
+struct zh_route_opts {
+	uint32_t vni;
+	uint32_t prefix;               /* network byte order, host bits zero */
+	uint8_t prefix_len;
+	bool drop;
+	uint32_t host_ip;
+	uint32_t dest_vni;
+	enum zh_encap encap;
+};
+int zh_route_add(const char *instance, const struct zh_route_opts *o);
+int zh_route_del(const char *instance, uint32_t vni, uint32_t prefix, uint8_t prefix_len);
+
+/* Iterate a data-plane map of an instance: cb gets each key and value and
+ * returns 0 to go on. Returns 0 or -errno.
+ */
+typedef int (*zh_entry_cb)(const void *key, const void *value, void *ctx);
+int zh_map_foreach(const char *instance, const char *map, zh_entry_cb cb, void *ctx);
 
 /* Detach everything of the instance and remove its pins.
  * -ENOENT (nothing logged) when the instance is not attached.

@@ -13,4 +13,8 @@
 #define TC_ACT_OK   0
 #define TC_ACT_SHOT 2
 
+#ifndef BPF_F_ADJ_ROOM_ENCAP_L2
+#define BPF_F_ADJ_ROOM_ENCAP_L2(len) (((__u64)(len) & 0xff) << 56)
+#endif
+
 #endif /* ZH_BPF_COMMON_H */

@@ -40,4 +40,41 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } zh_ifaces SEC(".maps");
 
+/* VM ports on this host: ifindex -> VNI, MAC, IPv4 (anti-spoofing). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ZH_PORTS_MAX);
+	__type(key, __u32);
+	__type(value, struct zh_port);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} zh_ports SEC(".maps");
+
+/* Exact /32 endpoints per VNI: local VMs, remote VMs, peer endpoints. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ZH_ENDPOINTS_MAX);
+	__type(key, struct zh_ep_key);
+	__type(value, struct zh_endpoint);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} zh_endpoints SEC(".maps");
+
+/* Prefix routes per VNI, looked up when no exact endpoint matches. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, ZH_ROUTES_MAX);
+	__type(key, struct zh_route_key);
+	__type(value, struct zh_route);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} zh_routes SEC(".maps");
+
+/* Ports xdp_uplink may redirect decapsulated frames to: ifindex -> ifindex. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, ZH_PORTS_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} zh_devmap SEC(".maps");
+
 #endif /* ZH_BPF_MAPS_H */

@@ -15,4 +15,11 @@ static __always_inline void stats_count(__u32 id, __u64 bytes)
 	}
 }
 
+/* Count a drop and return the TC verdict for it. */
+static __always_inline int stats_drop_skb(struct __sk_buff *skb, __u32 id)
+{
+	stats_count(id, skb->len);
+	return TC_ACT_SHOT;
+}
+
 #endif /* ZH_BPF_STATS_H */

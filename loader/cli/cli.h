@@ -5,6 +5,9 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
+
+#include "zh_shared.h"
 
 /* Exit codes: 0 done, 1 failed, 2 bad usage. */
 #define ZH_EXIT_OK    0
@@ -21,6 +24,19 @@ int cmd_attach(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_port(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_endpoint(int argc, char **argv);
+int cmd_route(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+
+/* Option parsers shared by commands: on bad input they print the one-line
+ * usage error and return 2 (ZH_EXIT_USAGE), else 0.
+ */
+int cli_opt_vni(const char *cmd, const char *opt, const char *arg, uint32_t *vni);
+int cli_opt_ipv4(const char *cmd, const char *opt, const char *arg, uint32_t *ip);
+int cli_opt_mac(const char *cmd, const char *opt, const char *arg, uint8_t mac[6]);
+int cli_opt_encap(const char *cmd, const char *arg, enum zh_encap *encap);
+/* A required option that was not given: usage error naming it. */
+int cli_missing(const char *cmd, const char *what);
 
 /* Options every command takes, with getopt_long ids. */
 enum {
@@ -34,6 +50,14 @@ enum {
 	OPT_TC_MODE,
 	OPT_ROUTER_MAC,
 	OPT_MTU,
+	OPT_ENCAP,
+	OPT_VNI,
+	OPT_MAC,
+	OPT_IP,
+	OPT_HOST,
+	OPT_DEST_VNI,
+	OPT_PREFIX,
+	OPT_DROP,
 };
 
 #define CLI_COMMON_LONGOPTS                                                                \

@@ -10,7 +10,7 @@
 static const char attach_usage[] =
 	"Usage: zerohop attach [--instance NAME] --uplink IFNAME --underlay-ip ADDR\n"
 	"                      [--xdp-mode auto|native|generic|off] [--tc-mode auto|tcx|clsact]\n"
-	"                      [--router-mac MAC] [--mtu N] [-v|-vv]\n"
+	"                      [--router-mac MAC] [--encap vxlan|geneve] [--mtu N] [-v|-vv]\n"
 	"\n"
 	"Attach xdp_uplink (XDP) and tc_uplink (TC ingress) to the uplink of instance NAME\n"
 	"(default: " ZH_DEFAULT_INSTANCE "). On an attached instance, replace every program\n"
@@ -22,7 +22,8 @@ static const char attach_usage[] =
 	"  --xdp-mode MODE     auto (native, else generic), native, generic, or off\n"
 	"  --tc-mode MODE      auto (tcx where the kernel has it, else clsact), tcx, clsact\n"
 	"  --router-mac MAC    MAC the host answers VMs' ARP with (default 02:7a + underlay IP)\n"
-	"  --mtu N             uplink MTU (default: the interface's)\n"
+	"  --encap ENCAP       default encapsulation for endpoints: vxlan (default) or geneve\n"
+	"  --mtu N             uplink MTU (default: the interface's); VMs get N - 50\n"
 	"  -v, -vv             more output; -vv includes libbpf's own messages\n";
 
 int cmd_attach(int argc, char **argv)
@@ -35,6 +36,7 @@ int cmd_attach(int argc, char **argv)
 		{"tc-mode", required_argument, NULL, OPT_TC_MODE},
 		{"router-mac", required_argument, NULL, OPT_ROUTER_MAC},
 		{"mtu", required_argument, NULL, OPT_MTU},
+		{"encap", required_argument, NULL, OPT_ENCAP},
 		{},
 	};
 	struct zh_attach_opts o = {.instance = ZH_DEFAULT_INSTANCE};
@@ -71,6 +73,10 @@ int cmd_attach(int argc, char **argv)
 		case OPT_MTU:
 			if (zh_parse_u32(optarg, 576, 65535, &o.mtu))
 				return cli_usage_error("attach", "invalid --mtu '%s': need a number from 576 to 65535", optarg);
+			break;
+		case OPT_ENCAP:
+			if (cli_opt_encap("attach", optarg, &o.encap))
+				return ZH_EXIT_USAGE;
 			break;
 		default:
 			return ZH_EXIT_USAGE;

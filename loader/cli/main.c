@@ -13,6 +13,9 @@
 static const struct cli_cmd commands[] = {
 	{"attach", cmd_attach, "attach the data plane to an uplink, or replace it"},
 	{"port", cmd_port, "add or remove a VM port (tc_port)"},
+	{"endpoint", cmd_endpoint, "add or remove a remote or peer endpoint"},
+	{"route", cmd_route, "add or remove a prefix route in a VNI"},
+	{"show", cmd_show, "show ports, endpoints, routes or counters"},
 	{"status", cmd_status, "show interfaces, programs, maps, features, counters"},
 	{"detach", cmd_detach, "detach an instance and remove its pins"},
 };
@@ -71,6 +74,42 @@ int cli_common_opt(int opt, const char *cmd, const char *text, const char **inst
 		return 2 + ZH_EXIT_USAGE;
 	}
 	return 0;
+}
+
+int cli_opt_vni(const char *cmd, const char *opt, const char *arg, uint32_t *vni)
+{
+	if (zh_parse_u32(arg, 1, ZH_VNI_MAX, vni))
+		return cli_usage_error(cmd, "invalid %s '%s': need a VNI from 1 to %u", opt, arg,
+				       ZH_VNI_MAX);
+	return 0;
+}
+
+int cli_opt_ipv4(const char *cmd, const char *opt, const char *arg, uint32_t *ip)
+{
+	if (zh_parse_ipv4(arg, ip))
+		return cli_usage_error(cmd, "invalid %s '%s': need an IPv4 address like 10.0.0.1",
+				       opt, arg);
+	return 0;
+}
+
+int cli_opt_mac(const char *cmd, const char *opt, const char *arg, uint8_t mac[6])
+{
+	if (zh_parse_mac(arg, mac))
+		return cli_usage_error(cmd, "invalid %s '%s': need a unicast MAC like "
+				       "02:00:00:00:00:01", opt, arg);
+	return 0;
+}
+
+int cli_opt_encap(const char *cmd, const char *arg, enum zh_encap *encap)
+{
+	if (zh_parse_encap(arg, encap))
+		return cli_usage_error(cmd, "invalid --encap '%s': use vxlan or geneve", arg);
+	return 0;
+}
+
+int cli_missing(const char *cmd, const char *what)
+{
+	return cli_usage_error(cmd, "%s is required", what);
 }
 
 int cli_exit(int err)

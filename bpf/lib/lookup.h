@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Where a packet to (VNI, IPv4) goes: exact endpoints first, then the
+ * per-VNI LPM route table.
+ */
+#ifndef ZH_BPF_LOOKUP_H
+#define ZH_BPF_LOOKUP_H
+
+#include "config.h"
+#include "maps.h"
+
+/* The resolved next hop of an overlay packet. */
+struct zh_nexthop {
+	__u32 host_ip;  /* remote host (network order); 0 when local */
+	__u32 vni;      /* VNI on the wire (the peer's for peer endpoints) */
+	__u32 ifindex;  /* local port when local */
+	__u8 mac[6];    /* inner destination MAC */
+	__u8 encap;     /* enum zh_encap, resolved (never DEFAULT) */
+	__u8 peer;      /* the VNI differs from the source's: proxyless peering */
+};
+
+static __always_inline struct zh_endpoint *endpoint_lookup(__u32 vni, __u32 ip)
+{
+	struct zh_ep_key key = {.vni = vni, .ip = ip};
+
+	return bpf_map_lookup_elem(&zh_endpoints, &key);
+}
+
+static __always_inline struct zh_route *route_lookup(__u32 vni, __u32 ip)
+{
+	struct zh_route_key key = {.prefixlen = 64, .vni = vni, .ip = ip};
+
+	return bpf_map_lookup_elem(&zh_routes, &key);
+}
+
+static __always_inline __u8 encap_resolve(__u8 encap)
+{
+	return encap == ZH_ENCAP_DEFAULT ? (__u8)zh_cfg.encap : encap;
+}
+
+/* Resolve (vni, dst) to a next hop. Returns 0, or the drop counter id. A
+ * remote entry that points at this host itself (a peer VNI served here) is
+ * resolved to the local port of (dest_vni, dst).
+ */
+static __always_inline int nexthop_resolve(__u32 vni, __u32 dst, struct zh_nexthop *nh)
+{
+	struct zh_endpoint *ep = endpoint_lookup(vni, dst);
+	__u32 dest_vni;
+
+	if (ep) {
+		if (ep->ifindex) {
+			nh->host_ip = 0;
+			nh->vni = vni;
+			nh->ifindex = ep->ifindex;
+			__builtin_memcpy(nh->mac, ep->mac, 6);
+			nh->peer = 0;
+			return 0;
+		}
+		dest_vni = ep->dest_vni ? ep->dest_vni : vni;
+		nh->host_ip = ep->host_ip;
+		nh->vni = dest_vni;
+		nh->ifindex = 0;
+		__builtin_memcpy(nh->mac, ep->mac, 6);
+		nh->encap = encap_resolve(ep->encap);
+		nh->peer = dest_vni != vni;
+	} else {
+		struct zh_route *rt = route_lookup(vni, dst);
+
+		if (!rt || rt->action != ZH_ROUTE_REMOTE)
+			return ZH_CNT_DROP_NO_ROUTE;
+		dest_vni = rt->dest_vni ? rt->dest_vni : vni;
+		nh->host_ip = rt->host_ip;
+		nh->vni = dest_vni;
+		nh->ifindex = 0;
+		/* Routed prefixes have no known MAC: the receiving host rewrites
+		 * the inner destination MAC anyway.
+		 */
+		__builtin_memcpy(nh->mac, (const __u8 *)zh_cfg.router_mac, 6);
+		nh->encap = encap_resolve(rt->encap);
+		nh->peer = dest_vni != vni;
+	}
+
+	if (nh->host_ip == zh_cfg.underlay_ip) {
+		/* A peer network's endpoint on this very host. */
+		ep = endpoint_lookup(nh->vni, dst);
+		if (!ep || !ep->ifindex)
+			return ZH_CNT_DROP_NO_ROUTE;
+		nh->host_ip = 0;
+		nh->ifindex = ep->ifindex;
+		__builtin_memcpy(nh->mac, ep->mac, 6);
+	}
+	return 0;
+}
+
+/* Overlay reverse-path check: the inner source must resolve, in the
+ * packet's VNI, to the host that sent it.
+ */
+static __always_inline bool rpf_ok(__u32 vni, __u32 inner_src, __u32 outer_src)
+{
+	struct zh_endpoint *ep = endpoint_lookup(vni, inner_src);
+	struct zh_route *rt;
+
+	if (ep)
+		return !ep->ifindex && ep->host_ip == outer_src;
+	rt = route_lookup(vni, inner_src);
+	return rt && rt->action == ZH_ROUTE_REMOTE && rt->host_ip == outer_src;
+}
+
+#endif /* ZH_BPF_LOOKUP_H */
