@@ -136,7 +136,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBZH)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ZH_CFLAGS) $< $(LIBZH) $(TEST_LIBS) $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/bpf/%.c $(LIBZH) $(BPF_SKELS)
+$(BUILD)/tests/%: tests/bpf/%.c $(wildcard tests/bpf/*.h) $(LIBZH) $(BPF_SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ZH_CFLAGS) $< $(LIBZH) $(TEST_LIBS) $(LDLIBS) -o $@

@@ -80,7 +80,7 @@ static __always_inline int route_ipv4(struct __sk_buff *skb, const struct zh_por
 		/* Same host: one routed hop. */
 		ipv4_decrease_ttl(ip);
 		__builtin_memcpy(eth->h_dest, nh.mac, 6);
-		__builtin_memcpy(eth->h_source, (const __u8 *)zh_cfg.router_mac, 6);
+		cfg_router_mac(eth->h_source);
 		stats_count(ZH_CNT_FWD_LOCAL, skb->len);
 		return bpf_redirect(nh.ifindex, 0);
 	}

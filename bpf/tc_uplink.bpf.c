@@ -44,7 +44,7 @@ int tc_uplink(struct __sk_buff *skb)
 	if ((void *)(eth + 1) > data_end)
 		return stats_drop_skb(skb, ZH_CNT_DROP_ERROR);
 	__builtin_memcpy(eth->h_dest, t.nh.mac, 6);
-	__builtin_memcpy(eth->h_source, (const __u8 *)zh_cfg.router_mac, 6);
+	cfg_router_mac(eth->h_source);
 	eth->h_proto = bpf_htons(ETH_P_IP);
 	stats_count(ZH_CNT_DECAP_TC, skb->len);
 	return bpf_redirect(t.nh.ifindex, 0);

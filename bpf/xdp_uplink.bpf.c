@@ -49,7 +49,7 @@ int xdp_uplink(struct xdp_md *ctx)
 		return XDP_DROP;
 	}
 	__builtin_memcpy(eth->h_dest, t.nh.mac, 6);
-	__builtin_memcpy(eth->h_source, (const __u8 *)zh_cfg.router_mac, 6);
+	cfg_router_mac(eth->h_source);
 	stats_count(ZH_CNT_DECAP_XDP, data_end - data);
 	return bpf_redirect_map(&zh_devmap, t.nh.ifindex, 0);
 }

@@ -33,6 +33,16 @@
 
 #define ZH_VNI_MAX 0xffffff
 
+/* An IPv4 address field (network byte order): code uses NAME as a __u32;
+ * the overlaid NAME_octets make `bpftool map dump` print it readably, as
+ * [10,0,0,1].
+ */
+#define ZH_IPV4(name)                                                                      \
+	union {                                                                            \
+		__u32 name;                                                                \
+		__u8 name##_octets[4];                                                     \
+	}
+
 /* Tunnel UDP ports (IANA). */
 #define ZH_VXLAN_PORT  4789
 #define ZH_GENEVE_PORT 6081
@@ -80,7 +90,7 @@ enum zh_route_action {
  * path reads constants while the pinned map records what the instance runs.
  */
 struct zh_config {
-	__u32 underlay_ip;         /* network byte order */
+	ZH_IPV4(underlay_ip);      /* this host on the fabric */
 	__u32 uplink_ifindex;      /* where encapsulated packets leave */
 	__u8 router_mac[6];        /* the MAC VMs see as their gateway's */
 	__u16 mtu;                 /* uplink MTU */
@@ -105,7 +115,7 @@ struct zh_iface {
  */
 struct zh_port {
 	__u32 vni;
-	__u32 ip;      /* network byte order */
+	ZH_IPV4(ip);
 	__u8 mac[6];
 	__u16 flags;   /* reserved, 0 */
 };
@@ -115,7 +125,7 @@ struct zh_port {
 /* zh_endpoints key: an IPv4 address inside a virtual network. */
 struct zh_ep_key {
 	__u32 vni;
-	__u32 ip;      /* network byte order */
+	ZH_IPV4(ip);
 };
 
 /* zh_endpoints value. Local endpoints (VMs on this host) have ifindex set
@@ -125,7 +135,7 @@ struct zh_ep_key {
  * lets the peer's traffic pass this host's reverse-path check.
  */
 struct zh_endpoint {
-	__u32 host_ip;     /* network byte order; 0 for a local endpoint */
+	ZH_IPV4(host_ip);  /* 0 for a local endpoint */
 	__u32 dest_vni;    /* VNI on the wire; 0 = the key's VNI */
 	__u32 ifindex;     /* local port; 0 for a remote endpoint */
 	__u8 mac[6];       /* the VM's MAC (inner destination MAC) */
@@ -139,11 +149,11 @@ struct zh_endpoint {
 struct zh_route_key {
 	__u32 prefixlen;
 	__u32 vni;         /* host order: always matched in full, so order is moot */
-	__u32 ip;          /* network byte order */
+	ZH_IPV4(ip);
 };
 
 struct zh_route {
-	__u32 host_ip;     /* network byte order */
+	ZH_IPV4(host_ip);
 	__u32 dest_vni;    /* 0 = the key's VNI */
 	__u8 action;       /* enum zh_route_action */
 	__u8 encap;        /* enum zh_encap */

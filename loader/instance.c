@@ -219,7 +219,7 @@ static int map_op(const char *inst_dir, const char *name, int op, const void *ke
 		err = bpf_map_delete_elem(fd, key) ? -errno : 0;
 	else
 		err = bpf_map_lookup_elem(fd, key, val) ? -errno : 0;
-	if (err == -E2BIG || (op == 'u' && err == -ENOMEM)) {
+	if (op == 'u' && (err == -E2BIG || err == -ENOSPC || err == -ENOMEM)) {
 		memset(&info, 0, sizeof(info));
 		bpf_map_get_info_by_fd(fd, &info, &len);
 		pr_warn("map %s is full (%u entries)\n", name, info.max_entries);

@@ -67,6 +67,11 @@ const char *zh_prog_name(enum zh_prog_kind kind);
  */
 int zh_prog_load(enum zh_prog_kind kind, const char *inst_dir, const struct zh_config *cfg,
 		 struct zh_loaded *out);
+/* The same, creating maps that are not pinned yet with these capacities
+ * (0: the default). Pinned maps keep theirs.
+ */
+int zh_prog_load_sized(enum zh_prog_kind kind, const char *inst_dir, const struct zh_config *cfg,
+		       const struct zh_map_sizes *sizes, struct zh_loaded *out);
 void zh_prog_unload(struct zh_loaded *l);
 
 /* --- attach primitives (attach.c) --- */

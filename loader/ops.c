@@ -222,6 +222,37 @@ static int replace_ports(const char *inst_dir, const struct zh_config *cfg)
 	return err;
 }
 
+/* Map capacities are fixed once the maps exist. */
+static int check_sizes(const char *instance, const char *dir, const struct zh_map_sizes *s)
+{
+	const struct {
+		const char *map;
+		uint32_t want;
+	} rows[] = {{ZH_MAP_ENDPOINTS, s->endpoints}, {ZH_MAP_ROUTES, s->routes}};
+	struct bpf_map_info info;
+	__u32 len;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (!rows[i].want)
+			continue;
+		fd = zh_map_open(dir, rows[i].map);
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		bpf_map_get_info_by_fd(fd, &info, &len);
+		close(fd);
+		if (info.max_entries != rows[i].want) {
+			pr_warn("instance '%s' has %s sized %u; detach it to resize to %u\n",
+				instance, rows[i].map, info.max_entries, rows[i].want);
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
 static void default_router_mac(uint32_t underlay_ip, uint8_t mac[6])
 {
 	const uint8_t *ip = (const uint8_t *)&underlay_ip;
@@ -304,6 +335,9 @@ int zh_attach(const struct zh_attach_opts *o, struct zh_attach_result *res)
 			xdp_modes[0] = ZH_XDP_GENERIC;
 			xdp_modes[1] = ZH_XDP_NATIVE;
 		}
+		err = check_sizes(o->instance, dir, &o->sizes);
+		if (err)
+			goto cleanup;
 		/* The TC method of a running instance stays unless asked. */
 		if (existing && o->tc == ZH_TC_REQ_AUTO && old.tc_mode)
 			cfg.tc_mode = old.tc_mode;
@@ -333,9 +367,9 @@ int zh_attach(const struct zh_attach_opts *o, struct zh_attach_result *res)
 	}
 
 	/* Load everything before changing any interface. */
-	err = zh_prog_load(ZH_PROG_TC_UPLINK, dir, &cfg, &tc);
+	err = zh_prog_load_sized(ZH_PROG_TC_UPLINK, dir, &cfg, &o->sizes, &tc);
 	if (!err && n_modes)
-		err = zh_prog_load(ZH_PROG_XDP_UPLINK, dir, &cfg, &xdp);
+		err = zh_prog_load_sized(ZH_PROG_XDP_UPLINK, dir, &cfg, &o->sizes, &xdp);
 	if (err)
 		goto cleanup;
 

@@ -85,7 +85,8 @@ const char *zh_prog_name(enum zh_prog_kind kind)
  * Maps that are not pinned yet keep their pin path: libbpf creates and pins
  * them at load.
  */
-static int reuse_pinned_maps(struct bpf_object *obj, const char *inst_dir)
+static int reuse_pinned_maps(struct bpf_object *obj, const char *inst_dir,
+			     const struct zh_map_sizes *sizes)
 {
 	struct bpf_map_info info;
 	struct bpf_map *map;
@@ -96,8 +97,14 @@ static int reuse_pinned_maps(struct bpf_object *obj, const char *inst_dir)
 		if (!bpf_map__pin_path(map))
 			continue;
 		fd = zh_map_open(inst_dir, bpf_map__name(map));
-		if (fd < 0)
+		if (fd < 0) {
+			/* Created and pinned at load: size it now. */
+			if (sizes && sizes->endpoints && !strcmp(bpf_map__name(map), ZH_MAP_ENDPOINTS))
+				bpf_map__set_max_entries(map, sizes->endpoints);
+			if (sizes && sizes->routes && !strcmp(bpf_map__name(map), ZH_MAP_ROUTES))
+				bpf_map__set_max_entries(map, sizes->routes);
 			continue;
+		}
 		memset(&info, 0, sizeof(info));
 		len = sizeof(info);
 		err = bpf_map_get_info_by_fd(fd, &info, &len) ? -errno : 0;
@@ -124,6 +131,12 @@ static int reuse_pinned_maps(struct bpf_object *obj, const char *inst_dir)
 int zh_prog_load(enum zh_prog_kind kind, const char *inst_dir, const struct zh_config *cfg,
 		 struct zh_loaded *out)
 {
+	return zh_prog_load_sized(kind, inst_dir, cfg, NULL, out);
+}
+
+int zh_prog_load_sized(enum zh_prog_kind kind, const char *inst_dir, const struct zh_config *cfg,
+		       const struct zh_map_sizes *sizes, struct zh_loaded *out)
+{
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = inst_dir);
 	const struct skel_ops *ops = &skels[kind];
 	void *skel;
@@ -136,7 +149,7 @@ int zh_prog_load(enum zh_prog_kind kind, const char *inst_dir, const struct zh_c
 		pr_warn("Couldn't open BPF object %s: %s\n", ops->name, strerror(-err));
 		return err;
 	}
-	err = reuse_pinned_maps(ops->object(skel), inst_dir);
+	err = reuse_pinned_maps(ops->object(skel), inst_dir, sizes);
 	if (err) {
 		ops->destroy(skel);
 		return err;

@@ -19,6 +19,14 @@
 
 #define ZH_DEFAULT_INSTANCE "default"
 
+/* Capacities of the maps that grow with the virtual networks (0: default).
+ * They are set when an instance's maps are created, on its first attach.
+ */
+struct zh_map_sizes {
+	uint32_t endpoints;
+	uint32_t routes;
+};
+
 struct zh_attach_opts {
 	const char *instance;
 	const char *uplink;
@@ -29,6 +37,7 @@ struct zh_attach_opts {
 	uint8_t router_mac[6];
 	uint32_t mtu;                  /* 0: the uplink's MTU */
 	enum zh_encap encap;           /* default for endpoints: vxlan unless geneve */
+	struct zh_map_sizes sizes;
 };
 
 /* A VM port: the VM's VNI, MAC and IPv4 address. */

@@ -45,11 +45,11 @@ static __always_inline int arp_respond(struct __sk_buff *skb, const struct zh_po
 		return stats_drop_skb(skb, ZH_CNT_DROP_ARP);
 
 	__builtin_memcpy(eth->h_dest, port->mac, 6);
-	__builtin_memcpy(eth->h_source, (const __u8 *)zh_cfg.router_mac, 6);
+	cfg_router_mac(eth->h_source);
 	arp->op = bpf_htons(2);
 	__builtin_memcpy(arp->tha, port->mac, 6);
 	__builtin_memcpy(arp->tpa, arp->spa, 4);
-	__builtin_memcpy(arp->sha, (const __u8 *)zh_cfg.router_mac, 6);
+	cfg_router_mac(arp->sha);
 	__builtin_memcpy(arp->spa, tpa, 4);
 	stats_count(ZH_CNT_ARP_REPLY, skb->len);
 	/* Back out of the port: to the VM. */

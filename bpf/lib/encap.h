@@ -67,7 +67,7 @@ static __always_inline int encap_and_redirect(struct __sk_buff *skb, const struc
 		vni_to_bytes(nh->vni, h.vxlan.vni);
 	}
 	__builtin_memcpy(h.eth.h_dest, nh->mac, 6);
-	__builtin_memcpy(h.eth.h_source, (const __u8 *)zh_cfg.router_mac, 6);
+	cfg_router_mac(h.eth.h_source);
 	h.eth.h_proto = bpf_htons(ETH_P_IP);
 
 	if (bpf_skb_adjust_room(skb, sizeof(h), BPF_ADJ_ROOM_MAC, flags) ||

@@ -34,7 +34,7 @@ static __always_inline int icmp_send_frag_needed(struct __sk_buff *skb, const st
 	if (bpf_skb_load_bytes(skb, ETH_HLEN, r.quote, sizeof(r.quote)))
 		return stats_drop_skb(skb, ZH_CNT_DROP_ERROR);
 	__builtin_memcpy(r.eth.h_dest, port->mac, 6);
-	__builtin_memcpy(r.eth.h_source, (const __u8 *)zh_cfg.router_mac, 6);
+	cfg_router_mac(r.eth.h_source);
 	r.eth.h_proto = bpf_htons(ETH_P_IP);
 	ip.version = 4;
 	ip.ihl = 5;

@@ -74,7 +74,7 @@ static __always_inline int nexthop_resolve(__u32 vni, __u32 dst, struct zh_nexth
 		/* Routed prefixes have no known MAC: the receiving host rewrites
 		 * the inner destination MAC anyway.
 		 */
-		__builtin_memcpy(nh->mac, (const __u8 *)zh_cfg.router_mac, 6);
+		cfg_router_mac(nh->mac);
 		nh->encap = encap_resolve(rt->encap);
 		nh->peer = dest_vni != vni;
 	}

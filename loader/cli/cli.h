@@ -58,6 +58,8 @@ enum {
 	OPT_DEST_VNI,
 	OPT_PREFIX,
 	OPT_DROP,
+	OPT_MAX_ENDPOINTS,
+	OPT_MAX_ROUTES,
 };
 
 #define CLI_COMMON_LONGOPTS                                                                \

@@ -10,7 +10,8 @@
 static const char attach_usage[] =
 	"Usage: zerohop attach [--instance NAME] --uplink IFNAME --underlay-ip ADDR\n"
 	"                      [--xdp-mode auto|native|generic|off] [--tc-mode auto|tcx|clsact]\n"
-	"                      [--router-mac MAC] [--encap vxlan|geneve] [--mtu N] [-v|-vv]\n"
+	"                      [--router-mac MAC] [--encap vxlan|geneve] [--mtu N]\n"
+	"                      [--max-endpoints N] [--max-routes N] [-v|-vv]\n"
 	"\n"
 	"Attach xdp_uplink (XDP) and tc_uplink (TC ingress) to the uplink of instance NAME\n"
 	"(default: " ZH_DEFAULT_INSTANCE "). On an attached instance, replace every program\n"
@@ -24,6 +25,8 @@ static const char attach_usage[] =
 	"  --router-mac MAC    MAC the host answers VMs' ARP with (default 02:7a + underlay IP)\n"
 	"  --encap ENCAP       default encapsulation for endpoints: vxlan (default) or geneve\n"
 	"  --mtu N             uplink MTU (default: the interface's); VMs get N - 50\n"
+	"  --max-endpoints N   capacity of zh_endpoints (default 65536), set on first attach\n"
+	"  --max-routes N      capacity of zh_routes (default 16384), set on first attach\n"
 	"  -v, -vv             more output; -vv includes libbpf's own messages\n";
 
 int cmd_attach(int argc, char **argv)
@@ -37,6 +40,8 @@ int cmd_attach(int argc, char **argv)
 		{"router-mac", required_argument, NULL, OPT_ROUTER_MAC},
 		{"mtu", required_argument, NULL, OPT_MTU},
 		{"encap", required_argument, NULL, OPT_ENCAP},
+		{"max-endpoints", required_argument, NULL, OPT_MAX_ENDPOINTS},
+		{"max-routes", required_argument, NULL, OPT_MAX_ROUTES},
 		{},
 	};
 	struct zh_attach_opts o = {.instance = ZH_DEFAULT_INSTANCE};
@@ -73,6 +78,14 @@ int cmd_attach(int argc, char **argv)
 		case OPT_MTU:
 			if (zh_parse_u32(optarg, 576, 65535, &o.mtu))
 				return cli_usage_error("attach", "invalid --mtu '%s': need a number from 576 to 65535", optarg);
+			break;
+		case OPT_MAX_ENDPOINTS:
+			if (zh_parse_u32(optarg, 1, 1u << 26, &o.sizes.endpoints))
+				return cli_usage_error("attach", "invalid --max-endpoints '%s': need a number from 1 to %u", optarg, 1u << 26);
+			break;
+		case OPT_MAX_ROUTES:
+			if (zh_parse_u32(optarg, 1, 1u << 24, &o.sizes.routes))
+				return cli_usage_error("attach", "invalid --max-routes '%s': need a number from 1 to %u", optarg, 1u << 24);
 			break;
 		case OPT_ENCAP:
 			if (cli_opt_encap("attach", optarg, &o.encap))

@@ -163,7 +163,7 @@ static int show_stats(const char *instance, bool json)
 		for (i = 0; i < ZH_CNT_MAX; i++)
 			json_object_object_add(o, zh_counter_name(i),
 					       json_object_new_uint64(c[i].packets));
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
 		return ZH_EXIT_OK;
 	}
@@ -225,7 +225,7 @@ int cmd_show(int argc, char **argv)
 		err = zh_map_foreach(instance, tables[t].map, tables[t].cb, &ctx);
 		if (json) {
 			if (!err)
-				puts(json_object_to_json_string_ext(ctx.arr, JSON_C_TO_STRING_PRETTY));
+				puts(json_object_to_json_string_ext(ctx.arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 			json_object_put(ctx.arr);
 		} else if (!err && !ctx.rows) {
 			printf("no %s\n", what);
