@@ -139,8 +139,8 @@ struct zh_endpoint {
 	__u32 dest_vni;    /* VNI on the wire; 0 = the key's VNI */
 	__u32 ifindex;     /* local port; 0 for a remote endpoint */
 	__u8 mac[6];       /* the VM's MAC (inner destination MAC) */
-	__u8 encap;        /* enum zh_encap */
-	__u8 flags;        /* reserved, 0 */
+	__u16 flags;       /* reserved, 0 */
+	enum zh_encap encap;
 };
 
 /* zh_routes key (LPM trie): prefixlen counts the 32 VNI bits too, so a /24
@@ -155,9 +155,8 @@ struct zh_route_key {
 struct zh_route {
 	ZH_IPV4(host_ip);
 	__u32 dest_vni;    /* 0 = the key's VNI */
-	__u8 action;       /* enum zh_route_action */
-	__u8 encap;        /* enum zh_encap */
-	__u16 pad;
+	enum zh_route_action action;
+	enum zh_encap encap;
 };
 
 /* zh_stats[counter id], per CPU. */
@@ -170,14 +169,15 @@ struct zh_counter {
  * are 4 bytes on every ABI zerohop builds for.
  */
 _Static_assert(sizeof(enum zh_role) == 4 && sizeof(enum zh_xdp_mode) == 4 &&
-		       sizeof(enum zh_tc_mode) == 4 && sizeof(enum zh_encap) == 4,
+		       sizeof(enum zh_tc_mode) == 4 && sizeof(enum zh_encap) == 4 &&
+		       sizeof(enum zh_route_action) == 4,
 	       "enum fields are 4 bytes");
 _Static_assert(sizeof(struct zh_config) == 40, "zh_config layout");
 _Static_assert(sizeof(struct zh_port) == 16, "zh_port layout");
 _Static_assert(sizeof(struct zh_ep_key) == 8, "zh_ep_key layout");
-_Static_assert(sizeof(struct zh_endpoint) == 20, "zh_endpoint layout");
+_Static_assert(sizeof(struct zh_endpoint) == 24, "zh_endpoint layout");
 _Static_assert(sizeof(struct zh_route_key) == 12, "zh_route_key layout");
-_Static_assert(sizeof(struct zh_route) == 12, "zh_route layout");
+_Static_assert(sizeof(struct zh_route) == 16, "zh_route layout");
 _Static_assert(sizeof(struct zh_iface) == 32, "zh_iface layout");
 _Static_assert(sizeof(struct zh_counter) == 16, "zh_counter layout");
 

@@ -40,6 +40,11 @@ int zh_inst_dir(const char *instance, char *buf, size_t len)
 	return 0;
 }
 
+int zh_instance_dir(const char *instance, char *buf, size_t len)
+{
+	return zh_inst_dir(instance, buf, len);
+}
+
 int zh_link_path(const char *inst_dir, uint32_t ifindex, const char *kind, char *buf,
 		 size_t len)
 {

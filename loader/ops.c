@@ -354,10 +354,15 @@ int zh_attach(const struct zh_attach_opts *o, struct zh_attach_result *res)
 	cfg.uplink_ifindex = ifindex;
 	cfg.encap = o->encap == ZH_ENCAP_GENEVE ? ZH_ENCAP_GENEVE : ZH_ENCAP_VXLAN;
 	cfg.netns_ino = zh_netns_ino();
+	/* A re-attach keeps what it does not set again. */
 	if (o->has_router_mac)
 		memcpy(cfg.router_mac, o->router_mac, 6);
+	else if (existing)
+		memcpy(cfg.router_mac, old.router_mac, 6);
 	else
 		default_router_mac(o->underlay_ip, cfg.router_mac);
+	if (!o->encap && existing)
+		cfg.encap = old.encap;
 	cfg.mtu = o->mtu;
 	if (!cfg.mtu) {
 		uint32_t mtu = 1500;

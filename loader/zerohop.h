@@ -11,6 +11,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "zh_shared.h"
@@ -109,6 +110,10 @@ int zh_check_kernel_btf(void);
  * <bpffs>, default /sys/fs/bpf).
  */
 const char *zh_pin_base(void);
+/* <pin base>/<instance>; 0 or -EINVAL/-ENAMETOOLONG. */
+int zh_instance_dir(const char *instance, char *buf, size_t len);
+/* One element of a pinned map of an instance directory; 0 or -errno. */
+int zh_map_lookup(const char *inst_dir, const char *name, const void *key, void *val);
 bool zh_instance_exists(const char *instance);
 /* Names of attached instances, sorted; returns the count or -errno. */
 int zh_list_instances(char (*names)[ZH_INSTANCE_NAME_MAX + 1], int max);

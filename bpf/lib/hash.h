@@ -13,7 +13,9 @@ static __always_inline __u32 rol32(__u32 word, unsigned int shift)
 	return (word << shift) | (word >> ((-shift) & 31));
 }
 
-/* Bob Jenkins' final mix (as in the kernel's jhash_3words). */
+/* Bob Jenkins' lookup3 final mix of three words, as the kernel's
+ * __jhash_final, after adding the seed to each.
+ */
 static __always_inline __u32 jhash_3words(__u32 a, __u32 b, __u32 c, __u32 initval)
 {
 	a += 0xdeadbeef + initval;

@@ -11,7 +11,9 @@
 #include "stats.h"
 
 /* The reply: Ethernet, IPv4, ICMP header, then the offending IPv4 header
- * (without options) and the first 8 bytes of its payload.
+ * and the first 8 bytes of its payload: the first 28 bytes of the packet,
+ * which is exactly that for an option-less header (RFC 792 asks for no
+ * more).
  */
 struct icmp_frag_needed {
 	struct ethhdr eth;

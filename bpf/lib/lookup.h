@@ -32,9 +32,9 @@ static __always_inline struct zh_route *route_lookup(__u32 vni, __u32 ip)
 	return bpf_map_lookup_elem(&zh_routes, &key);
 }
 
-static __always_inline __u8 encap_resolve(__u8 encap)
+static __always_inline __u8 encap_resolve(enum zh_encap encap)
 {
-	return encap == ZH_ENCAP_DEFAULT ? (__u8)zh_cfg.encap : encap;
+	return encap == ZH_ENCAP_DEFAULT ? (__u8)zh_cfg.encap : (__u8)encap;
 }
 
 /* Resolve (vni, dst) to a next hop. Returns 0, or the drop counter id. A

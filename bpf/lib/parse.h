@@ -55,6 +55,7 @@ struct zh_genevehdr {
 
 #define ZH_VXLAN_F_I        0x08
 #define ZH_GENEVE_F_O       0x80
+#define ZH_GENEVE_F_C       0x40
 #define ZH_GENEVE_VER(h)    ((h)->ver_optlen >> 6)
 #define ZH_GENEVE_OPTLEN(h) (((h)->ver_optlen & 0x3f) * 4)
 

@@ -58,8 +58,11 @@ static __always_inline int tunnel_parse(void *data, void *data_end, struct tunne
 		struct zh_genevehdr *gn = nh.pos;
 		__u32 optlen;
 
+		/* Control packets (O) are not ours; critical options (C) we
+		 * do not understand must be dropped (RFC 8926 §3.5).
+		 */
 		if ((void *)(gn + 1) > data_end || ZH_GENEVE_VER(gn) != 0 ||
-		    (gn->flags & ZH_GENEVE_F_O) || gn->proto != bpf_htons(ETH_P_TEB))
+		    (gn->flags & (ZH_GENEVE_F_O | ZH_GENEVE_F_C)) || gn->proto != bpf_htons(ETH_P_TEB))
 			return ZH_CNT_DROP_MALFORMED;
 		optlen = ZH_GENEVE_OPTLEN(gn);
 		t->vni = vni_from_bytes(gn->vni);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <arpa/inet.h>
+#include <limits.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,7 +13,8 @@
 static const char show_usage[] =
 	"Usage: zerohop show ports|endpoints|routes|stats [--instance NAME] [--json]\n"
 	"\n"
-	"ports      VM ports: interface, VNI, MAC, IPv4, whether XDP delivers to it\n"
+	"ports      VM ports: interface, VNI, MAC, IPv4, and which uplink program delivers\n"
+	"           to it (xdp: xdp_uplink redirects through zh_devmap; tc: tc_uplink)\n"
 	"endpoints  exact endpoints per VNI: local ports, remote and peer endpoints\n"
 	"routes     prefix routes per VNI\n"
 	"stats      every counter summed over CPUs (--json: {\"name\": packets, ...})\n";
@@ -20,6 +22,7 @@ static const char show_usage[] =
 struct show_ctx {
 	json_object *arr; /* NULL: text */
 	int rows;
+	char dir[PATH_MAX]; /* the instance's pins */
 };
 
 static void ip_str(uint32_t ip, char *buf)
@@ -45,9 +48,14 @@ static int show_port(const void *k, const void *v, void *c)
 	char name[IF_NAMESIZE], ip[INET_ADDRSTRLEN], mac[18];
 	uint32_t ifindex = *(const uint32_t *)k;
 
+	uint32_t dev;
+	bool xdp;
+
 	ifname_str(ifindex, name);
 	ip_str(p->ip, ip);
 	mac_str(p->mac, mac);
+	/* In zh_devmap: xdp_uplink delivers to it, else tc_uplink does. */
+	xdp = zh_map_lookup(ctx->dir, ZH_MAP_DEVMAP, &ifindex, &dev) == 0;
 	if (ctx->arr) {
 		json_object *o = json_object_new_object();
 
@@ -56,11 +64,14 @@ static int show_port(const void *k, const void *v, void *c)
 		json_object_object_add(o, "vni", json_object_new_int64(p->vni));
 		json_object_object_add(o, "mac", json_object_new_string(mac));
 		json_object_object_add(o, "ip", json_object_new_string(ip));
+		json_object_object_add(o, "delivery", json_object_new_string(xdp ? "xdp" : "tc"));
 		json_object_array_add(ctx->arr, o);
 	} else {
 		if (!ctx->rows++)
-			printf("%-16s %-8s %-9s %-18s %s\n", "PORT", "IFINDEX", "VNI", "MAC", "IP");
-		printf("%-16s %-8u %-9u %-18s %s\n", name, ifindex, p->vni, mac, ip);
+			printf("%-16s %-8s %-9s %-18s %-16s %s\n", "PORT", "IFINDEX", "VNI", "MAC",
+			       "IP", "DELIVERY");
+		printf("%-16s %-8u %-9u %-18s %-16s %s\n", name, ifindex, p->vni, mac, ip,
+		       xdp ? "xdp" : "tc");
 	}
 	return 0;
 }
@@ -211,10 +222,13 @@ int cmd_show(int argc, char **argv)
 	what = argv[optind++];
 	if (optind < argc)
 		return cli_usage_error("show", "unexpected argument '%s'", argv[optind]);
+	if (zh_check_privileges())
+		return ZH_EXIT_FAIL;
 	if (!zh_instance_exists(instance)) {
 		fprintf(stderr, "zerohop: instance '%s' is not attached\n", instance);
 		return ZH_EXIT_FAIL;
 	}
+	zh_instance_dir(instance, ctx.dir, sizeof(ctx.dir));
 	if (!strcmp(what, "stats"))
 		return show_stats(instance, json);
 	for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {

@@ -200,6 +200,7 @@ struct pkt_tunnel {
 	bool vxlan_no_i;         /* VXLAN: clear the I flag */
 	uint8_t geneve_ver;      /* Geneve: version (2 bits) */
 	bool geneve_oam;         /* Geneve: set O */
+	bool geneve_critical;    /* Geneve: set C (critical options present) */
 	uint8_t geneve_opt_words; /* Geneve: option length in 4-byte words */
 	uint16_t geneve_proto;   /* Geneve: [0x6558] */
 };
@@ -237,7 +238,7 @@ static inline size_t pkt_tunnel_frame(uint8_t *buf, const uint8_t dmac[6], const
 		uint16_t proto = htons(t->geneve_proto ? t->geneve_proto : PKT_ETH_P_TEB);
 
 		h[0] = (uint8_t)((t->geneve_ver & 3) << 6 | (t->geneve_opt_words & 0x3f));
-		h[1] = t->geneve_oam ? PKT_GENEVE_O : 0;
+		h[1] = (t->geneve_oam ? PKT_GENEVE_O : 0) | (t->geneve_critical ? 0x40 : 0);
 		memcpy(h + 2, &proto, 2);
 		/* One option TLV spanning the option words: class 0x0102,
 		 * type 0x80, length in words after its own header.
