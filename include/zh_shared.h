@@ -98,7 +98,7 @@ struct zh_config {
 	enum zh_xdp_mode xdp_mode; /* in use on the uplink */
 	enum zh_encap encap;       /* default encapsulation (vxlan or geneve) */
 	__u32 flags;               /* reserved, 0 */
-	__u64 netns_ino;           /* network namespace of the instance's interfaces */
+	__u64 netns_cookie;        /* network namespace of the instance's interfaces */
 };
 
 /* zh_ifaces[ifindex]: every interface this instance has programs on. */

@@ -25,9 +25,7 @@ static int check_vni(const char *what, uint32_t vni)
 
 static int check_host(uint32_t host_ip, const struct zh_config *cfg)
 {
-	const uint8_t *b = (const uint8_t *)&host_ip;
-
-	if (!host_ip || b[0] >= 224 || b[0] == 127) {
+	if (zh_check_unicast_ipv4(host_ip)) {
 		char s[INET_ADDRSTRLEN];
 
 		inet_ntop(AF_INET, &host_ip, s, sizeof(s));
@@ -57,6 +55,10 @@ int zh_endpoint_add(const char *instance, const struct zh_endpoint_opts *o)
 	if (err)
 		return err;
 	inet_ntop(AF_INET, &o->ip, ip, sizeof(ip));
+	if (zh_check_unicast_ipv4(o->ip)) {
+		pr_warn("endpoint %s is not a unicast host address\n", ip);
+		return -EINVAL;
+	}
 	if (zh_map_lookup(dir, ZH_MAP_ENDPOINTS, &key, &old) == 0 && old.ifindex) {
 		pr_warn("%s in VNI %u is a VM port on this host; remove the port first\n", ip,
 			o->vni);

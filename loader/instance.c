@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -53,11 +54,26 @@ int zh_link_path(const char *inst_dir, uint32_t ifindex, const char *kind, char 
 	return 0;
 }
 
-uint64_t zh_netns_ino(void)
-{
-	struct stat st;
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
 
-	return stat("/proc/self/ns/net", &st) == 0 ? (uint64_t)st.st_ino : 0;
+/* The network namespace's cookie: unlike its inode number it is never
+ * reused while the machine runs, so a record left by a namespace that is
+ * gone cannot be mistaken for this one.
+ */
+uint64_t zh_netns_cookie(void)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
+		cookie = 0;
+	close(fd);
+	return cookie;
 }
 
 static bool is_bpffs(const char *path)
@@ -270,10 +286,10 @@ int zh_instance_open(const char *instance, char *dir, size_t len, struct zh_conf
 			instance, instance);
 		return -ENOENT;
 	}
-	if (cfg->netns_ino && cfg->netns_ino != zh_netns_ino()) {
-		pr_warn("instance '%s' lives in another network namespace (net:[%llu]); run "
+	if (cfg->netns_cookie && cfg->netns_cookie != zh_netns_cookie()) {
+		pr_warn("instance '%s' lives in another network namespace (netns cookie %llu); run "
 			"zerohop inside it (e.g. nsenter --net=/run/netns/NAME zerohop ...)\n",
-			instance, (unsigned long long)cfg->netns_ino);
+			instance, (unsigned long long)cfg->netns_cookie);
 		return -EXDEV;
 	}
 	return 0;

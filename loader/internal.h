@@ -28,7 +28,7 @@ int zh_inst_dir_prepare(const char *instance, char *dir, size_t len, bool *creat
 /* Remove an instance's pins and directories (best effort, for detach and
  * rollback). */
 void zh_inst_dir_remove(const char *dir);
-uint64_t zh_netns_ino(void);
+uint64_t zh_netns_cookie(void);
 
 /* Open a pinned map of an instance: fd or -errno. */
 int zh_map_open(const char *inst_dir, const char *name);

@@ -109,7 +109,7 @@ static int iface_owner(const char *self, uint32_t ifindex, char *owner, size_t l
 	for (i = 0; i < n && !found; i++) {
 		if (!strcmp(names[i], self) || zh_inst_dir(names[i], dir, sizeof(dir)))
 			continue;
-		if (zh_config_read(dir, &cfg) || cfg.netns_ino != zh_netns_ino())
+		if (zh_config_read(dir, &cfg) || cfg.netns_cookie != zh_netns_cookie())
 			continue;
 		if (ifaces_read(dir, l))
 			continue;
@@ -125,10 +125,10 @@ static int iface_owner(const char *self, uint32_t ifindex, char *owner, size_t l
 
 static int check_same_netns(const char *instance, const struct zh_config *cfg)
 {
-	if (cfg->netns_ino && cfg->netns_ino != zh_netns_ino()) {
-		pr_warn("instance '%s' lives in another network namespace (net:[%llu]); run "
+	if (cfg->netns_cookie && cfg->netns_cookie != zh_netns_cookie()) {
+		pr_warn("instance '%s' lives in another network namespace (netns cookie %llu); run "
 			"zerohop inside it (e.g. nsenter --net=/run/netns/NAME zerohop ...)\n",
-			instance, (unsigned long long)cfg->netns_ino);
+			instance, (unsigned long long)cfg->netns_cookie);
 		return -EXDEV;
 	}
 	return 0;
@@ -353,7 +353,7 @@ int zh_attach(const struct zh_attach_opts *o, struct zh_attach_result *res)
 	cfg.underlay_ip = o->underlay_ip;
 	cfg.uplink_ifindex = ifindex;
 	cfg.encap = o->encap == ZH_ENCAP_GENEVE ? ZH_ENCAP_GENEVE : ZH_ENCAP_VXLAN;
-	cfg.netns_ino = zh_netns_ino();
+	cfg.netns_cookie = zh_netns_cookie();
 	/* A re-attach keeps what it does not set again. */
 	if (o->has_router_mac)
 		memcpy(cfg.router_mac, o->router_mac, 6);
@@ -489,6 +489,10 @@ int zh_port_add(const char *instance, const char *ifname, const struct zh_port_o
 		return -EINVAL;
 	}
 	ipv4_str(p->ip, ip);
+	if (zh_check_unicast_ipv4(p->ip)) {
+		pr_warn("port address %s is not a unicast host address\n", ip);
+		return -EINVAL;
+	}
 	had_port = zh_map_lookup(dir, ZH_MAP_PORTS, &ifindex, &old_port) == 0;
 	had_ep = zh_map_lookup(dir, ZH_MAP_ENDPOINTS, &key, &old_ep) == 0;
 	if (had_ep && old_ep.ifindex != ifindex) {
@@ -635,7 +639,7 @@ int zh_detach(const char *instance)
 	if (zh_inst_dir(instance, dir, sizeof(dir)) || access(dir, F_OK))
 		return -ENOENT;
 	zh_config_read(dir, &cfg);
-	same_netns = !cfg.netns_ino || cfg.netns_ino == zh_netns_ino();
+	same_netns = !cfg.netns_cookie || cfg.netns_cookie == zh_netns_cookie();
 	l = malloc(sizeof(*l));
 	if (!l)
 		return -ENOMEM;
@@ -644,9 +648,9 @@ int zh_detach(const char *instance)
 			detach_iface(dir, l->ifindex[i], &l->rec[i], same_netns);
 	free(l);
 	if (!same_netns && cfg.tc_mode == ZH_TC_CLSACT)
-		pr_warn("instance '%s' was attached in net:[%llu]; its clsact filters stay "
+		pr_warn("instance '%s' was attached in netns cookie %llu; its clsact filters stay "
 			"there until its interfaces go (run detach inside that namespace)\n",
-			instance, (unsigned long long)cfg.netns_ino);
+			instance, (unsigned long long)cfg.netns_cookie);
 	zh_inst_dir_remove(dir);
 	pr_debug("detached instance '%s'\n", instance);
 	return 0;

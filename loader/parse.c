@@ -17,6 +17,15 @@ int zh_parse_ipv4(const char *s, uint32_t *addr_be)
 	return 0;
 }
 
+int zh_check_unicast_ipv4(uint32_t addr_be)
+{
+	const uint8_t *b = (const uint8_t *)&addr_be;
+
+	if (b[0] == 0 || b[0] == 127 || b[0] >= 224)
+		return -EINVAL;
+	return 0;
+}
+
 int zh_parse_mac(const char *s, uint8_t mac[6])
 {
 	const char *p = s;

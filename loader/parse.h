@@ -28,6 +28,10 @@ enum zh_tc_request {
 
 /* Dotted quad, exactly four parts; result in network byte order. */
 int zh_parse_ipv4(const char *s, uint32_t *addr_be);
+/* A host address a VM can have: not 0.0.0.0/8, loopback, multicast,
+ * reserved (240/4) or broadcast. 0 or -EINVAL.
+ */
+int zh_check_unicast_ipv4(uint32_t addr_be);
 /* aa:bb:cc:dd:ee:ff (hex, 1-2 digits per part, ':' or '-'); a unicast,
  * non-zero station address only. */
 int zh_parse_mac(const char *s, uint8_t mac[6]);

@@ -212,7 +212,7 @@ int zh_status_read(const char *instance, struct zh_status *st)
 	if (err)
 		return err;
 	zh_probe_features(&st->features);
-	err = read_ifaces(dir, st, !st->cfg.netns_ino || st->cfg.netns_ino == zh_netns_ino());
+	err = read_ifaces(dir, st, !st->cfg.netns_cookie || st->cfg.netns_cookie == zh_netns_cookie());
 	if (err)
 		return err;
 	read_maps(dir, st);

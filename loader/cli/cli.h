@@ -33,6 +33,8 @@ int cmd_show(int argc, char **argv);
  */
 int cli_opt_vni(const char *cmd, const char *opt, const char *arg, uint32_t *vni);
 int cli_opt_ipv4(const char *cmd, const char *opt, const char *arg, uint32_t *ip);
+/* A unicast host address (VM, endpoint, underlay host). */
+int cli_opt_host_ipv4(const char *cmd, const char *opt, const char *arg, uint32_t *ip);
 int cli_opt_mac(const char *cmd, const char *opt, const char *arg, uint8_t mac[6]);
 int cli_opt_encap(const char *cmd, const char *arg, enum zh_encap *encap);
 /* A required option that was not given: usage error naming it. */

@@ -101,8 +101,8 @@ int cmd_attach(int argc, char **argv)
 		return cli_usage_error("attach", "--uplink IFNAME is required");
 	if (!underlay)
 		return cli_usage_error("attach", "--underlay-ip ADDR is required");
-	if (zh_parse_ipv4(underlay, &o.underlay_ip))
-		return cli_usage_error("attach", "invalid --underlay-ip '%s': need an IPv4 address like 198.18.0.1", underlay);
+	if (zh_parse_ipv4(underlay, &o.underlay_ip) || zh_check_unicast_ipv4(o.underlay_ip))
+		return cli_usage_error("attach", "invalid --underlay-ip '%s': need a unicast IPv4 address like 198.18.0.1", underlay);
 	err = zh_attach(&o, &res);
 	if (!err)
 		printf("%s instance '%s' on %s (xdp %s, tc %s)\n",

@@ -46,7 +46,7 @@ int cmd_endpoint(int argc, char **argv)
 			vni = true;
 			break;
 		case OPT_IP:
-			if (cli_opt_ipv4("endpoint", "--ip", optarg, &o.ip))
+			if (cli_opt_host_ipv4("endpoint", "--ip", optarg, &o.ip))
 				return ZH_EXIT_USAGE;
 			ip = true;
 			break;
@@ -56,7 +56,7 @@ int cmd_endpoint(int argc, char **argv)
 			mac = extra = true;
 			break;
 		case OPT_HOST:
-			if (cli_opt_ipv4("endpoint", "--host", optarg, &o.host_ip))
+			if (cli_opt_host_ipv4("endpoint", "--host", optarg, &o.host_ip))
 				return ZH_EXIT_USAGE;
 			host = extra = true;
 			break;

@@ -48,7 +48,7 @@ int cmd_port(int argc, char **argv)
 			mac = true;
 			break;
 		case OPT_IP:
-			if (cli_opt_ipv4("port", "--ip", optarg, &p.ip))
+			if (cli_opt_host_ipv4("port", "--ip", optarg, &p.ip))
 				return ZH_EXIT_USAGE;
 			ip = true;
 			break;

@@ -52,7 +52,7 @@ int cmd_route(int argc, char **argv)
 			prefix = true;
 			break;
 		case OPT_HOST:
-			if (cli_opt_ipv4("route", "--host", optarg, &o.host_ip))
+			if (cli_opt_host_ipv4("route", "--host", optarg, &o.host_ip))
 				return ZH_EXIT_USAGE;
 			host = extra = true;
 			break;

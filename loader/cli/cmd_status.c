@@ -55,9 +55,9 @@ static void print_text(const struct zh_status *st)
 	inet_ntop(AF_INET, &st->cfg.underlay_ip, ip, sizeof(ip));
 	mac_str(st->cfg.router_mac, mac, sizeof(mac));
 	printf("instance %s  (pins %s)\n", st->instance, st->pin_dir);
-	printf("  underlay-ip %s  router-mac %s  mtu %u  encap %s  tc-mode %s  netns net:[%llu]\n",
+	printf("  underlay-ip %s  router-mac %s  mtu %u  encap %s  tc-mode %s  netns-cookie %llu\n",
 	       ip, mac, st->cfg.mtu, zh_encap_str(st->cfg.encap), zh_tc_mode_str(st->cfg.tc_mode),
-	       (unsigned long long)st->cfg.netns_ino);
+	       (unsigned long long)st->cfg.netns_cookie);
 	printf("  kernel %s:", st->features.kernel);
 	for (i = 0; i < N_FEATURES; i++)
 		printf(" %s=%s", feature_rows[i].name, feature_on(&st->features, i) ? "yes" : "no");
@@ -103,7 +103,7 @@ static json_object *status_json(const struct zh_status *st)
 	json_object_object_add(o, "mtu", json_object_new_int(st->cfg.mtu));
 	json_object_object_add(o, "encap", json_object_new_string(zh_encap_str(st->cfg.encap)));
 	json_object_object_add(o, "tc_mode", json_object_new_string(zh_tc_mode_str(st->cfg.tc_mode)));
-	json_object_object_add(o, "netns_ino", json_object_new_uint64(st->cfg.netns_ino));
+	json_object_object_add(o, "netns_cookie", json_object_new_uint64(st->cfg.netns_cookie));
 
 	x = json_object_new_object();
 	json_object_object_add(x, "kernel", json_object_new_string(st->features.kernel));

@@ -92,6 +92,14 @@ int cli_opt_ipv4(const char *cmd, const char *opt, const char *arg, uint32_t *ip
 	return 0;
 }
 
+int cli_opt_host_ipv4(const char *cmd, const char *opt, const char *arg, uint32_t *ip)
+{
+	if (zh_parse_ipv4(arg, ip) || zh_check_unicast_ipv4(*ip))
+		return cli_usage_error(cmd, "invalid %s '%s': need a unicast IPv4 address like "
+				       "10.0.0.1", opt, arg);
+	return 0;
+}
+
 int cli_opt_mac(const char *cmd, const char *opt, const char *arg, uint8_t mac[6])
 {
 	if (zh_parse_mac(arg, mac))

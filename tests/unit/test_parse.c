@@ -62,6 +62,27 @@ static void test_ipv4_result_is_network_order(void **state)
 	assert_int_equal(((uint8_t *)&a)[3], 1);
 }
 
+static void test_unicast_host_addresses(void **state)
+{
+	static const struct {
+		const char *ip;
+		int ok;
+	} rows[] = {
+		{"10.0.0.1", 1},       {"198.18.0.1", 1},    {"223.255.255.254", 1},
+		{"0.0.0.0", 0},        {"0.1.2.3", 0},       {"127.0.0.1", 0},
+		{"224.0.0.1", 0},      {"239.1.1.1", 0},     {"240.0.0.1", 0},
+		{"255.255.255.255", 0},
+	};
+	uint32_t a;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		assert_int_equal(zh_parse_ipv4(rows[i].ip, &a), 0);
+		if ((zh_check_unicast_ipv4(a) == 0) != rows[i].ok)
+			fail_msg("%s: expected %s", rows[i].ip, rows[i].ok ? "unicast" : "rejected");
+	}
+}
+
 struct mac_case {
 	const char *in;
 	int ok;
@@ -221,6 +242,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ipv4_accepts_only_dotted_quads),
 		cmocka_unit_test(test_ipv4_result_is_network_order),
+		cmocka_unit_test(test_unicast_host_addresses),
 		cmocka_unit_test(test_mac_parses_unicast_only),
 		cmocka_unit_test(test_u32_range_and_garbage),
 		cmocka_unit_test(test_instance_and_interface_names),
