@@ -98,11 +98,58 @@ veth_pair() {
 # addr NS IF CIDR: an address inside a test namespace.
 addr() { ip -n "$ZH_PFX-$1" addr add "$3" dev "$2"; }
 
+# vm_add NS HOSTNS PORT IP MAC: a VM namespace NS (lo up, IPv6 off) whose
+# eth0 (MAC, IP/24, default route via the first address of the /24) is a
+# veth whose other end is PORT in HOSTNS, both ends up. PORT gets no
+# address: it is meant to become a zerohop port (`port add ... --vni N
+# --mac MAC --ip IP`).
+vm_add() {
+	local vm="$ZH_PFX-$1" host="$ZH_PFX-$2" port=$3 ip=$4 mac=$5
+	ns_add "$1" &&
+		ip link add "$port" netns "$host" type veth peer name eth0 netns "$vm" &&
+		ip -n "$vm" link set dev eth0 address "$mac" &&
+		ip -n "$vm" addr add "$ip/24" dev eth0 &&
+		ip -n "$host" link set "$port" up && ip -n "$vm" link set eth0 up &&
+		ip -n "$vm" route add default via "${ip%.*}.1"
+}
+
+# ping_from NS DST [COUNT]: COUNT (default 5) pings from NS to DST, 0.2 s
+# apart, quiet; bounded by -W 1 per reply and a deadline of COUNT/5 + 3 s.
+# Succeeds when every ping is answered.
+ping_from() {
+	local n=${3:-5}
+	nsexec "$1" ping -q -n -c "$n" -i 0.2 -W 1 -w $((n / 5 + 3)) "$2"
+}
+
 # jq over `zerohop status --json` of one instance: zh_json NS INSTANCE FILTER
 zh_json() { zh "$1" status --json --instance "$2" | jq -r ".instances[0]$3"; }
 
 # zh_counter NS INSTANCE NAME: packets of counter NAME.
 zh_counter() { zh_json "$1" "$2" ".counters.$3.packets"; }
+
+# zh_stats NS INSTANCE: every counter as "name=packets" lines, from
+# `zerohop show stats --json` (for expect_moved).
+zh_stats() {
+	zh "$1" show stats --json --instance "$2" | jq -r 'to_entries[] | "\(.key)=\(.value)"'
+}
+
+# expect_moved DESC BEFORE AFTER SPEC...: compare two zh_stats snapshots.
+# SPEC is NAME>=N (the counter grew by at least N) or NAME=N (by exactly N;
+# NAME=0: it did not move).
+expect_moved() {
+	local desc=$1 before=$2 after=$3 spec name want b a; shift 3
+	for spec; do
+		name=${spec%%[>=]*} want=${spec##*=}
+		b=$(sed -n "s/^$name=//p" <<<"$before") a=$(sed -n "s/^$name=//p" <<<"$after")
+		if ! [[ "$b" =~ ^[0-9]+$ && "$a" =~ ^[0-9]+$ ]]; then
+			tap_fail "$desc: $name ($spec)"; diag "no counter '$name' (before '$b', after '$a')"
+		elif [[ "$spec" == *'>='* ]]; then
+			expect_ge "$desc: $name grows by $want or more" "$((a - b))" "$want"
+		else
+			expect_eq "$desc: $name grows by $want" "$((a - b))" "$want"
+		fi
+	done
+}
 
 # zh_feature VAR NS UPLINK NAME: set VAR to features.NAME (true/false) as
 # zerohop probes it, through a short-lived instance (XDP off, clsact) on

@@ -4,7 +4,10 @@
 # one line on stderr that names the offending value or option, and leaves
 # nothing attached (no pins, no XDP/tcx program, no clsact filter). Also:
 # detach of an instance that is not attached is not an error; an unknown
-# command or option is a usage error (exit 2).
+# command or option is a usage error (exit 2), and so is a bad or missing
+# option value of `port` (exit 2, still one line, still nothing changed).
+# "Nothing changed" covers the port, endpoint and route tables of the
+# attached instance, which has one VM port (vp0) the cases must not touch.
 . "$(dirname "$0")/lib.sh"
 require_root
 
@@ -13,14 +16,19 @@ BAD=$ZH_PFX-bad   # never attached
 LONG=$(printf 'x%.0s' {1..40})
 
 # u0: the interface bad attaches aim at (must stay clean); u1: OK's uplink;
-# w0: a free interface that is no port.
+# w0: a free interface that is no port; vp0: OK's VM port (VNI 100,
+# 10.0.0.2).
+VNI=100
 ns_add h1 && ns_add peer &&
 	veth_pair h1 u0 peer p0 && addr h1 u0 198.18.0.1/24 && addr peer p0 198.18.0.2/24 &&
-	veth_pair h1 u1 peer p1 && veth_pair h1 w0 peer w1 || bail "set up namespaces"
+	veth_pair h1 u1 peer p1 && veth_pair h1 w0 peer w1 && veth_pair h1 vp0 peer vp1 ||
+	bail "set up namespaces"
 mk_tmpdir tmp && mkdir "$tmp/ro" || bail "make a temporary directory"
 zh_track h1 "$OK"
 zh_track h1 "$BAD"
 zh h1 attach --instance "$OK" --uplink u1 --underlay-ip 198.18.1.1 >/dev/null || bail "attach $OK on u1"
+zh h1 port add --instance "$OK" vp0 --vni $VNI --mac 02:00:0a:00:00:02 --ip 10.0.0.2 >/dev/null ||
+	bail "port add vp0 to $OK"
 
 # The binary as nobody sees it: copy it where nobody can run it if the
 # build tree is not readable to nobody.
@@ -49,12 +57,17 @@ state() {
 	nsexec h1 bpftool net show
 	nsexec h1 tc filter show dev u0 ingress
 	zh h1 status --json --instance "$OK" | jq -c '.instances[0] | {interfaces, maps: [.maps[] | {name, id}]}'
+	for t in ports endpoints routes; do zh h1 show "$t" --json --instance "$OK" | jq -c .; done
 }
 baseline=$(state)
-expect_eq "before the cases: nothing on u0 and lo" \
-	"$(nsexec h1 bpftool net show | grep -cE '^(u0|lo)\(')" 0
+expect_eq "before the cases: nothing on u0, w0 and lo" \
+	"$(nsexec h1 bpftool net show | grep -cE '^(u0|w0|lo)\(')" 0
+expect_eq "before the cases: $OK has the port vp0" \
+	"$(zh h1 show ports --json --instance "$OK" | jq -r 'map(.ifname) | join(",")')" vp0
 
-# bad DESCRIPTION NEEDLE RUNNER ARGS...
+# bad DESCRIPTION NEEDLE RUNNER ARGS...: exits non-zero (exactly
+# $want_rc when that is set), one line naming NEEDLE, nothing changed.
+want_rc=
 bad() {
 	local desc=$1 needle=$2 runner=$3 rc inst=default now i j; shift 3
 	for ((i = 1; i <= $#; i++)); do
@@ -62,7 +75,8 @@ bad() {
 	done
 	"$runner" "$@" >/dev/null 2>"$tmp/err"
 	rc=$?
-	if [ $rc -ne 0 ]; then tap_ok "$desc: exits non-zero ($rc)"
+	if [ -n "$want_rc" ]; then expect_eq "$desc: exits $want_rc" "$rc" "$want_rc"
+	elif [ $rc -ne 0 ]; then tap_ok "$desc: exits non-zero ($rc)"
 	else tap_fail "$desc: exits non-zero"; fi
 	if [ "$(grep -c '' "$tmp/err")" -eq 1 ] && grep -qF -- "$needle" "$tmp/err"; then
 		tap_ok "$desc: one line on stderr naming $needle"
@@ -76,10 +90,19 @@ bad() {
 		tap_ok "$desc: nothing attached"
 	else
 		tap_fail "$desc: nothing attached"
-		[ -z "$inst" ] || [ ! -e "$ZH_PINS/${inst%%/*}" ] || diag "$ZH_PINS/${inst%%/*} exists"
+		[ -z "$inst" ] || [ "$inst" = "$OK" ] || [ ! -e "$ZH_PINS/${inst%%/*}" ] ||
+			diag "$ZH_PINS/${inst%%/*} exists"
 		diff <(echo "$baseline") <(echo "$now") | sed 's/^/# /'
-		# Undo what a failed case attached, so later cases start clean.
-		[ "$inst" = "$OK" ] || zh h1 detach --instance "$inst" >/dev/null 2>&1
+		# Undo what a failed case did, so later cases start clean and
+		# fail only for themselves.
+		if [ "$inst" = "$OK" ]; then
+			zh h1 port del --instance "$OK" w0 >/dev/null 2>&1
+			zh h1 show ports --json --instance "$OK" | jq -e 'any(.ifname == "vp0")' >/dev/null ||
+				zh h1 port add --instance "$OK" vp0 --vni $VNI --mac 02:00:0a:00:00:02 --ip 10.0.0.2 >/dev/null
+			baseline=$(state)
+		else
+			zh h1 detach --instance "$inst" >/dev/null 2>&1
+		fi
 	fi
 }
 
@@ -113,12 +136,43 @@ bad "kernel without BTF"             /nonexistent                     no_btf "${
 bad "bpffs not mountable"            "$tmp/ro/bpf"                    ro_bpffs "${A[@]}" "${up[@]}"
 bad "native XDP on lo"               "Couldn't attach xdp_uplink to lo (native)" \
                                                                       in_h1 "${A[@]}" --uplink lo --underlay-ip 198.18.0.1 --xdp-mode native
-bad "port add, instance not attached" "$BAD"                          in_h1 port add --instance "$BAD" w0
-bad "port add of a missing interface" nope0                           in_h1 port add --instance "$OK" nope0
+# Port cases: w0 with otherwise good options, unless the case is about them.
+P=(--vni $VNI --mac 02:00:0a:00:00:03 --ip 10.0.0.3)
+bad "port add, instance not attached" "$BAD"                          in_h1 port add --instance "$BAD" w0 "${P[@]}"
+bad "port add of a missing interface" nope0                           in_h1 port add --instance "$OK" nope0 "${P[@]}"
 bad "port del of a non-port"         w0                               in_h1 port del --instance "$OK" w0
 bad "port del of the uplink"         u1                               in_h1 port del --instance "$OK" u1
-bad "port add of the uplink"         u1                               in_h1 port add --instance "$OK" u1
+bad "port add of the uplink"         u1                               in_h1 port add --instance "$OK" u1 "${P[@]}"
+bad "port add, address of another port in the VNI" 10.0.0.2          in_h1 port add --instance "$OK" w0 \
+	--vni $VNI --mac 02:00:0a:00:00:03 --ip 10.0.0.2
 bad "port, unknown subcommand"       frob                             in_h1 port --instance "$OK" frob w0
+# A VM's address is a unicast host address, as its MAC is a unicast MAC.
+for ip in 0.0.0.0 255.255.255.255 224.0.0.1; do
+	bad "port add --ip $ip (not unicast)" "$ip"                      in_h1 port add --instance "$OK" w0 \
+		--vni $VNI --mac 02:00:0a:00:00:03 --ip "$ip"
+done
+# Bad or missing option values are usage errors: exit 2.
+want_rc=2
+PA=(port add --instance "$OK" w0)
+for vni in 0 16777216 abc -1 ''; do
+	bad "port add --vni '$vni'"      "--vni '$vni'"                   in_h1 "${PA[@]}" --vni "$vni" --mac 02:00:0a:00:00:03 --ip 10.0.0.3
+done
+for mac in 01:00:5e:00:00:01 ff:ff:ff:ff:ff:ff zz 02:00:00:00:01 00:00:00:00:00:00 ''; do
+	bad "port add --mac '$mac'"      "--mac '$mac'"                   in_h1 "${PA[@]}" --vni $VNI --mac "$mac" --ip 10.0.0.3
+done
+for ip in 10.0.0 300.1.1.1 10.0.0.3/24 abc ''; do
+	bad "port add --ip '$ip'"        "--ip '$ip'"                     in_h1 "${PA[@]}" --vni $VNI --mac 02:00:0a:00:00:03 --ip "$ip"
+done
+bad "port add without --vni"         --vni                            in_h1 "${PA[@]}" --mac 02:00:0a:00:00:03 --ip 10.0.0.3
+bad "port add without --mac"         --mac                            in_h1 "${PA[@]}" --vni $VNI --ip 10.0.0.3
+bad "port add without --ip"          --ip                             in_h1 "${PA[@]}" --vni $VNI --mac 02:00:0a:00:00:03
+bad "port add without any option"    --vni                            in_h1 "${PA[@]}"
+bad "port add without an interface"  "needs an interface"             in_h1 port add --instance "$OK" "${P[@]}"
+bad "port add with a stray argument" stray                            in_h1 "${PA[@]}" "${P[@]}" stray
+bad "port del with --vni"            "port del takes only"            in_h1 port del --instance "$OK" vp0 --vni $VNI
+bad "port del with --mac"            "port del takes only"            in_h1 port del --instance "$OK" vp0 --mac 02:00:0a:00:00:02
+bad "port del with --ip"             "port del takes only"            in_h1 port del --instance "$OK" vp0 --ip 10.0.0.2
+want_rc=
 
 # Not errors, or usage errors with their own exit status.
 out=$(zh h1 detach --instance "$BAD" 2>&1)

@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Pins live replacement: re-running `attach` on an attached instance (XDP
-# native, each TC method) under ping traffic exits 0 every time, loses no
+# native, each TC method) under ping traffic (VM to VM through two ports of
+# the host, and host to host on the underlay) exits 0 every time, loses no
 # packet, swaps every program (uplink and ports) and keeps the pinned maps
 # and their counters. Re-running it with another --uplink or another
 # --tc-mode fails with a clear message and changes nothing.
 . "$(dirname "$0")/lib.sh"
 require_root
 
-ns_add h1 && ns_add peer && ns_add vm &&
+# Two VMs in VNI 100 on ports v0, v1 of h1; u0 (to peer) is the uplink,
+# u1 a spare interface.
+VNI=100
+vms=("vm1 v0 10.0.0.11 02:00:0a:00:00:0b" "vm2 v1 10.0.0.12 02:00:0a:00:00:0c")
+ns_add h1 && ns_add peer &&
 	veth_pair h1 u0 peer p0 && addr h1 u0 198.18.0.1/24 && addr peer p0 198.18.0.2/24 &&
-	veth_pair h1 u1 peer p1 &&
-	veth_pair h1 v0 vm e0 || bail "set up namespaces"
+	veth_pair h1 u1 peer p1 || bail "set up namespaces"
+for row in "${vms[@]}"; do
+	read -r vm port ip mac <<<"$row"
+	vm_add "$vm" h1 "$port" "$ip" "$mac" || bail "set up VM $vm on $port"
+done
 mk_tmpdir tmp || bail "make a temporary directory"
 
 tcx=false
@@ -45,46 +53,69 @@ for tc in "${tc_methods[@]}"; do
 	attach=(attach --instance "$INST" --uplink u0 --underlay-ip 198.18.0.1 --xdp-mode native --tc-mode "$tc")
 	zh_track h1 "$INST"
 	check "$c attach exits 0" zh h1 "${attach[@]}"
-	check "$c port add v0 exits 0" zh h1 port add --instance "$INST" v0
+	for row in "${vms[@]}"; do
+		read -r vm port ip mac <<<"$row"
+		check "$c port add $port exits 0" zh h1 port add --instance "$INST" "$port" \
+			--vni $VNI --mac "$mac" --ip "$ip"
+	done
+	# Warm up (ARP in both VMs) and show the path works before the test.
+	check "$c ping vm1 -> vm2 before the re-attaches" ping_from vm1 10.0.0.12 2
+	check "$c ping vm2 -> vm1 before the re-attaches" ping_from vm2 10.0.0.11 2
 
 	st0=$(zh h1 status --json --instance "$INST")
 	j0() { jq -r ".instances[0]$1" <<<"$st0"; }
 
-	bg_nsexec ping_pid peer ping -q -c 300 -i 0.01 -W 1 -w 30 198.18.0.1 >"$tmp/ping" 2>&1
+	# 300 pings each, 10 ms apart: VM to VM through tc_port (same host)
+	# and host to host on the underlay (tc_uplink/xdp_uplink pass them).
+	bg_nsexec vm_pid vm1 ping -q -n -c 300 -i 0.01 -W 1 -w 30 10.0.0.12 >"$tmp/ping.vm" 2>&1
+	bg_nsexec ul_pid peer ping -q -n -c 300 -i 0.01 -W 1 -w 30 198.18.0.1 >"$tmp/ping.ul" 2>&1
 	failed=
 	for i in 1 2 3 4 5; do
 		sleep 0.3
 		zh h1 "${attach[@]}" >/dev/null 2>"$tmp/err.$i" || failed+=" run $i: $(cat "$tmp/err.$i")"
 	done
-	kill -0 "$ping_pid" 2>/dev/null || diag "$c ping ended before the last re-attach"
+	kill -0 "$vm_pid" 2>/dev/null || diag "$c VM ping ended before the last re-attach"
+	kill -0 "$ul_pid" 2>/dev/null || diag "$c underlay ping ended before the last re-attach"
 	expect_eq "$c 5 re-runs of attach under traffic all exit 0" "$failed" ""
-	wait "$ping_pid"
-	ping_rc=$?
-	expect_eq "$c ping through the re-attaches: exit status and packet loss" \
-		"$ping_rc/$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$tmp/ping")" "0/0"
+	for p in "vm:VM to VM (vm1 -> vm2):$vm_pid" "ul:underlay (peer -> h1):$ul_pid"; do
+		IFS=: read -r f what pid <<<"$p"
+		wait "$pid"
+		rc=$?
+		expect_eq "$c ping $what through the re-attaches: exit status and packet loss" \
+			"$rc/$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$tmp/ping.$f")" "0/0"
+	done
 
 	st1=$(zh h1 status --json --instance "$INST")
 	j1() { jq -r ".instances[0]$1" <<<"$st1"; }
 	for f in xdp_prog_id tc_prog_id; do
 		expect_ne "$c uplink $f changed" "$(iff "$st0" u0 $f)" "$(iff "$st1" u0 $f)"
 	done
-	expect_ne "$c port tc_prog_id changed" "$(iff "$st0" v0 tc_prog_id)" "$(iff "$st1" v0 tc_prog_id)"
+	for port in v0 v1; do
+		expect_ne "$c port $port tc_prog_id changed" \
+			"$(iff "$st0" $port tc_prog_id)" "$(iff "$st1" $port tc_prog_id)"
+		expect_ge "$c new port $port tc prog id is real" "$(iff "$st1" $port tc_prog_id)" 1
+	done
 	expect_ge "$c new uplink xdp prog id is real" "$(iff "$st1" u0 xdp_prog_id)" 1
 	expect_ge "$c new uplink tc prog id is real" "$(iff "$st1" u0 tc_prog_id)" 1
-	expect_ge "$c new port tc prog id is real" "$(iff "$st1" v0 tc_prog_id)" 1
 	ifaces='.interfaces | map("\(.name)/\(.role)/\(.xdp_mode)/\(.tc_mode)") | join(",")'
 	expect_eq "$c interfaces and modes unchanged" "$(j1 "$ifaces")" "$(j0 "$ifaces")"
 	maps='.maps | map("\(.name)=\(.id)") | join(",")'
 	expect_eq "$c map ids unchanged" "$(j1 "$maps")" "$(j0 "$maps")"
-	for ctr in tc_uplink_rx xdp_uplink_rx; do
-		expect_ge "$c $ctr kept counting (before + 300 pings)" \
-			"$(j1 ".counters.$ctr.packets")" "$(( $(j0 ".counters.$ctr.packets") + 300 ))"
+	# Echo requests and replies both cross tc_port: 600 packets.
+	for row in "tc_uplink_rx 300" "xdp_uplink_rx 300" "tc_port_rx 600" "fwd_local 600"; do
+		read -r ctr n <<<"$row"
+		expect_ge "$c $ctr kept counting (before + $n)" \
+			"$(j1 ".counters.$ctr.packets")" "$(( $(j0 ".counters.$ctr.packets") + n ))"
 	done
+	expect_eq "$c no drops on the ports (drop_no_port, drop_spoof, drop_no_route)" \
+		"$(j1 '.counters | "\(.drop_no_port.packets) \(.drop_spoof.packets) \(.drop_no_route.packets)"')" "0 0 0"
 	expect_eq "$c u0 runs the new xdp program, native" "$(xdp_on h1 u0)" "xdp $(iff "$st1" u0 xdp_prog_id)"
 	expect_eq "$c u0 runs (only) the new tc_uplink" "$(tc_ingress_id h1 u0 tc_uplink "$tc")" \
 		"$(iff "$st1" u0 tc_prog_id)"
-	expect_eq "$c v0 runs (only) the new tc_port" "$(tc_ingress_id h1 v0 tc_port "$tc")" \
-		"$(iff "$st1" v0 tc_prog_id)"
+	for port in v0 v1; do
+		expect_eq "$c $port runs (only) the new tc_port" "$(tc_ingress_id h1 $port tc_port "$tc")" \
+			"$(iff "$st1" $port tc_prog_id)"
+	done
 
 	# Re-running attach with another uplink or TC method must change nothing.
 	other_tc=
