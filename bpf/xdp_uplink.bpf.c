@@ -29,7 +29,11 @@ int xdp_uplink(struct xdp_md *ctx)
 		stats_count(r, len);
 		return XDP_DROP;
 	}
-	if (!bpf_map_lookup_elem(&zh_devmap, &t.nh.ifindex)) {
+	/* Ports outside zh_devmap, and GSO/GRO aggregates larger than one
+	 * uplink frame (generic XDP sees them whole; a devmap redirect past
+	 * the port's MTU fails), take the skb path through tc_uplink.
+	 */
+	if (len > zh_cfg.mtu + ETH_HLEN || !bpf_map_lookup_elem(&zh_devmap, &t.nh.ifindex)) {
 		stats_count(ZH_CNT_XDP_TO_TC, len);
 		return XDP_PASS;
 	}

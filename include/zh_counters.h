@@ -14,7 +14,7 @@
 	X(TC_UPLINK_RX, "tc_uplink_rx", "packets seen by tc_uplink (TC ingress, uplink)")  \
 	X(TC_PORT_RX, "tc_port_rx", "packets seen by tc_port (TC ingress, VM ports)")      \
 	X(PASS_STACK, "pass_stack", "uplink traffic that is not ours, passed to the host stack") \
-	X(XDP_TO_TC, "xdp_to_tc", "overlay packets xdp_uplink leaves to tc_uplink (port cannot take XDP redirects)") \
+	X(XDP_TO_TC, "xdp_to_tc", "overlay packets xdp_uplink leaves to tc_uplink (port not in zh_devmap, or a GSO aggregate)") \
 	X(ARP_REPLY, "arp_reply", "ARP requests from VMs answered with the router MAC")   \
 	X(FWD_LOCAL, "fwd_local", "VM to VM on the same host: routed and redirected")     \
 	X(ENCAP_VXLAN, "encap_vxlan", "packets encapsulated in VXLAN to another host")     \
