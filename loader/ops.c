@@ -559,8 +559,6 @@ fail_port:
 	else
 		zh_map_delete(dir, ZH_MAP_IFACES, &ifindex);
 fail_iface:
-	if (err == -E2BIG)
-		pr_warn("Couldn't add port %s to instance '%s': a map is full\n", ifname, instance);
 	zh_prog_unload(&prog);
 	return err;
 }

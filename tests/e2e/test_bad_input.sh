@@ -172,7 +172,38 @@ bad "port add with a stray argument" stray                            in_h1 "${P
 bad "port del with --vni"            "port del takes only"            in_h1 port del --instance "$OK" vp0 --vni $VNI
 bad "port del with --mac"            "port del takes only"            in_h1 port del --instance "$OK" vp0 --mac 02:00:0a:00:00:02
 bad "port del with --ip"             "port del takes only"            in_h1 port del --instance "$OK" vp0 --ip 10.0.0.2
+# endpoint and route: bad values are usage errors too.
+E=(endpoint add --instance "$OK")
+EP=(--vni $VNI --ip 10.0.0.9 --mac 02:00:0a:00:00:09 --host 198.18.0.2)
+for vni in 0 16777216 x; do
+	bad "endpoint add --vni '$vni'"  "--vni '$vni'"                   in_h1 "${E[@]}" --vni "$vni" --ip 10.0.0.9 --mac 02:00:0a:00:00:09 --host 198.18.0.2
+	bad "endpoint add --dest-vni '$vni'" "--dest-vni '$vni'"          in_h1 "${E[@]}" "${EP[@]}" --dest-vni "$vni"
+	bad "route add --vni '$vni'"     "--vni '$vni'"                   in_h1 route add --instance "$OK" --vni "$vni" --prefix 10.1.0.0/16 --drop
+done
+for ip in 10.0.0 0.0.0.0 224.0.0.5 ''; do
+	bad "endpoint add --ip '$ip'"    "--ip '$ip'"                     in_h1 "${E[@]}" --vni $VNI --ip "$ip" --mac 02:00:0a:00:00:09 --host 198.18.0.2
+	bad "endpoint add --host '$ip'"  "--host '$ip'"                   in_h1 "${E[@]}" --vni $VNI --ip 10.0.0.9 --mac 02:00:0a:00:00:09 --host "$ip"
+done
+bad "endpoint add --mac zz"          "--mac 'zz'"                     in_h1 "${E[@]}" --vni $VNI --ip 10.0.0.9 --mac zz --host 198.18.0.2
+bad "endpoint add --encap udp"       "--encap 'udp'"                  in_h1 "${E[@]}" "${EP[@]}" --encap udp
+bad "endpoint add without --host"    --host                           in_h1 "${E[@]}" --vni $VNI --ip 10.0.0.9 --mac 02:00:0a:00:00:09
+bad "endpoint add without --mac"     --mac                            in_h1 "${E[@]}" --vni $VNI --ip 10.0.0.9 --host 198.18.0.2
+bad "endpoint del with --host"       "endpoint del takes only"        in_h1 endpoint del --instance "$OK" --vni $VNI --ip 10.0.0.9 --host 198.18.0.2
+for pfx in 10.1.0.1/16 10.1.0.0/33 10.1.0.0 10.1.0.0/x 300.0.0.0/8; do
+	bad "route add --prefix '$pfx'"  "--prefix '$pfx'"               in_h1 route add --instance "$OK" --vni $VNI --prefix "$pfx" --drop
+done
+bad "route add --drop with --host"   "--drop takes no"                in_h1 route add --instance "$OK" --vni $VNI --prefix 10.1.0.0/16 --drop --host 198.18.0.2
+bad "route add without --host or --drop" "--host UNDERLAY_ADDR or --drop" in_h1 route add --instance "$OK" --vni $VNI --prefix 10.1.0.0/16
+bad "route del with --drop"          "route del takes only"           in_h1 route del --instance "$OK" --vni $VNI --prefix 10.1.0.0/16 --drop
 want_rc=
+# Valid syntax that the instance's state refuses: exit 1.
+bad "endpoint add over a VM port"    "is a VM port on this host"      in_h1 "${E[@]}" --vni $VNI --ip 10.0.0.2 --mac 02:00:0a:00:00:02 --host 198.18.0.2
+bad "endpoint del of a VM port"      "use zerohop port del"           in_h1 endpoint del --instance "$OK" --vni $VNI --ip 10.0.0.2
+bad "endpoint del of a missing one"  "no endpoint 10.0.0.99 in VNI $VNI" in_h1 endpoint del --instance "$OK" --vni $VNI --ip 10.0.0.99
+bad "route del of a missing one"     "no route 10.9.0.0/16 in VNI $VNI" in_h1 route del --instance "$OK" --vni $VNI --prefix 10.9.0.0/16
+bad "endpoint add, instance not attached" "$BAD"                      in_h1 endpoint add --instance "$BAD" "${EP[@]}"
+bad "route add, instance not attached" "$BAD"                         in_h1 route add --instance "$BAD" --vni $VNI --prefix 10.1.0.0/16 --drop
+bad "show, instance not attached"    "$BAD"                           in_h1 show endpoints --instance "$BAD"
 
 # Not errors, or usage errors with their own exit status.
 out=$(zh h1 detach --instance "$BAD" 2>&1)
