@@ -267,16 +267,34 @@ int zh_map_lookup(const char *inst_dir, const char *name, const void *key, void 
 	return map_op(inst_dir, name, 'l', key, val);
 }
 
-int zh_instance_open(const char *instance, char *dir, size_t len, struct zh_config *cfg)
+int zh_instance_name_check(const char *instance)
 {
-	int err;
-
 	if (zh_check_instance_name(instance)) {
 		pr_warn("invalid instance name '%s': use 1-%d characters of [A-Za-z0-9_-]\n",
 			instance, ZH_INSTANCE_NAME_MAX);
 		return -EINVAL;
 	}
-	err = zh_check_privileges();
+	return 0;
+}
+
+int zh_netns_check(const char *instance, const struct zh_config *cfg)
+{
+	if (cfg->netns_cookie && cfg->netns_cookie != zh_netns_cookie()) {
+		pr_warn("instance '%s' lives in another network namespace (netns cookie %llu); run "
+			"zerohop inside it (e.g. nsenter --net=/run/netns/NAME zerohop ...)\n",
+			instance, (unsigned long long)cfg->netns_cookie);
+		return -EXDEV;
+	}
+	return 0;
+}
+
+int zh_instance_open(const char *instance, char *dir, size_t len, struct zh_config *cfg)
+{
+	int err;
+
+	err = zh_instance_name_check(instance);
+	if (!err)
+		err = zh_check_privileges();
 	if (err)
 		return err;
 	if (!zh_instance_exists(instance) || zh_inst_dir(instance, dir, len) ||
@@ -286,13 +304,7 @@ int zh_instance_open(const char *instance, char *dir, size_t len, struct zh_conf
 			instance, instance);
 		return -ENOENT;
 	}
-	if (cfg->netns_cookie && cfg->netns_cookie != zh_netns_cookie()) {
-		pr_warn("instance '%s' lives in another network namespace (netns cookie %llu); run "
-			"zerohop inside it (e.g. nsenter --net=/run/netns/NAME zerohop ...)\n",
-			instance, (unsigned long long)cfg->netns_cookie);
-		return -EXDEV;
-	}
-	return 0;
+	return zh_netns_check(instance, cfg);
 }
 
 int zh_config_read(const char *inst_dir, struct zh_config *cfg)

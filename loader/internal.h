@@ -44,6 +44,11 @@ int zh_map_lookup(const char *inst_dir, const char *name, const void *key, void 
  * directory and config. Logs why not and returns -errno.
  */
 int zh_instance_open(const char *instance, char *dir, size_t len, struct zh_config *cfg);
+/* Log-and-fail checks: a valid instance name; the instance's interfaces
+ * live in this network namespace (-EXDEV otherwise).
+ */
+int zh_instance_name_check(const char *instance);
+int zh_netns_check(const char *instance, const struct zh_config *cfg);
 int zh_config_write(const char *inst_dir, const struct zh_config *cfg);
 
 /* --- programs (progs.c) --- */

@@ -123,17 +123,6 @@ static int iface_owner(const char *self, uint32_t ifindex, char *owner, size_t l
 	return found;
 }
 
-static int check_same_netns(const char *instance, const struct zh_config *cfg)
-{
-	if (cfg->netns_cookie && cfg->netns_cookie != zh_netns_cookie()) {
-		pr_warn("instance '%s' lives in another network namespace (netns cookie %llu); run "
-			"zerohop inside it (e.g. nsenter --net=/run/netns/NAME zerohop ...)\n",
-			instance, (unsigned long long)cfg->netns_cookie);
-		return -EXDEV;
-	}
-	return 0;
-}
-
 /* Attach one program to one interface in the instance's modes. */
 static int attach_iface(const char *inst_dir, const char *ifname, uint32_t ifindex,
 			const struct zh_loaded *xdp, const struct zh_loaded *tc,
@@ -275,11 +264,8 @@ int zh_attach(const struct zh_attach_opts *o, struct zh_attach_result *res)
 	bool created = false;
 	struct iface_list *l = NULL;
 
-	if (zh_check_instance_name(o->instance)) {
-		pr_warn("invalid instance name '%s': use 1-%d characters of [A-Za-z0-9_-]\n",
-			o->instance, ZH_INSTANCE_NAME_MAX);
+	if (zh_instance_name_check(o->instance))
 		return -EINVAL;
-	}
 	err = iface_index("uplink", o->uplink, &ifindex);
 	if (err)
 		return err;
@@ -312,7 +298,7 @@ int zh_attach(const struct zh_attach_opts *o, struct zh_attach_result *res)
 		goto cleanup;
 	}
 	if (!created && zh_config_read(dir, &old) == 0) {
-		err = check_same_netns(o->instance, &old);
+		err = zh_netns_check(o->instance, &old);
 		if (err)
 			goto cleanup;
 		ifaces_read(dir, l);
@@ -626,11 +612,8 @@ int zh_detach(const char *instance)
 	bool same_netns;
 	int err, i;
 
-	if (zh_check_instance_name(instance)) {
-		pr_warn("invalid instance name '%s': use 1-%d characters of [A-Za-z0-9_-]\n",
-			instance, ZH_INSTANCE_NAME_MAX);
+	if (zh_instance_name_check(instance))
 		return -EINVAL;
-	}
 	err = zh_check_privileges();
 	if (err)
 		return err;
