@@ -222,6 +222,12 @@ int cmd_show(int argc, char **argv)
 	what = argv[optind++];
 	if (optind < argc)
 		return cli_usage_error("show", "unexpected argument '%s'", argv[optind]);
+	for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		if (!strcmp(what, tables[t].what))
+			break;
+	if (t == sizeof(tables) / sizeof(tables[0]) && strcmp(what, "stats"))
+		return cli_usage_error("show", "unknown table '%s': use ports, endpoints, routes or "
+				       "stats", what);
 	if (zh_check_privileges())
 		return ZH_EXIT_FAIL;
 	if (!zh_instance_exists(instance)) {
@@ -231,21 +237,16 @@ int cmd_show(int argc, char **argv)
 	zh_instance_dir(instance, ctx.dir, sizeof(ctx.dir));
 	if (!strcmp(what, "stats"))
 		return show_stats(instance, json);
-	for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
-		if (strcmp(what, tables[t].what))
-			continue;
-		if (json)
-			ctx.arr = json_object_new_array();
-		err = zh_map_foreach(instance, tables[t].map, tables[t].cb, &ctx);
-		if (json) {
-			if (!err)
-				puts(json_object_to_json_string_ext(ctx.arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-			json_object_put(ctx.arr);
-		} else if (!err && !ctx.rows) {
-			printf("no %s\n", what);
-		}
-		return cli_exit(err);
+	if (json)
+		ctx.arr = json_object_new_array();
+	err = zh_map_foreach(instance, tables[t].map, tables[t].cb, &ctx);
+	if (json) {
+		if (!err)
+			puts(json_object_to_json_string_ext(ctx.arr, JSON_C_TO_STRING_PRETTY |
+								     JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(ctx.arr);
+	} else if (!err && !ctx.rows) {
+		printf("no %s\n", what);
 	}
-	return cli_usage_error("show", "unknown table '%s': use ports, endpoints, routes or stats",
-			       what);
+	return cli_exit(err);
 }
