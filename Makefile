@@ -64,7 +64,7 @@ UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/
 BPF_TESTS   := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
 TEST_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
-.PHONY: all deps check test tests demo bench install clean help
+.PHONY: all deps check test tests demo bench bench-build install clean help
 
 all: $(BUILD)/zerohop
 
@@ -73,6 +73,7 @@ help:
 	@echo 'make deps       install build and test dependencies (Debian 12, root)'
 	@echo 'make check      deps + build + every test suite (root)'
 	@echo 'make demo       deps + build + a two-host demo in network namespaces (root)'
+	@echo 'make bench      build + benchmarks vs the Linux vxlan device (root; build/bench/)'
 	@echo 'make install    install into $$(DESTDIR)$$(PREFIX)'
 	@echo 'make clean      remove build/'
 	@echo 'V=1             show commands'
@@ -153,6 +154,27 @@ test: tests
 demo: deps
 	$(Q)$(MAKE) all
 	$(Q)scripts/demo.sh
+
+# --- benchmarks -------------------------------------------------------------
+
+BENCH_BINS  := $(BUILD)/bench/bench_paths $(BUILD)/bench/udp_echo
+
+$(BUILD)/bench/bench_paths: tests/bench/bench_paths.c tests/bpf/pkt.h $(LIBZH) $(BPF_SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ZH_CFLAGS) -Itests/bpf $< $(LIBZH) $(LDLIBS) -o $@
+
+$(BUILD)/bench/udp_echo: tests/bench/udp_echo.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ZH_CFLAGS) $< -lm -o $@
+
+bench-build: $(BUILD)/zerohop $(BENCH_BINS)
+
+bench: deps
+	$(Q)$(MAKE) all
+	$(Q)$(MAKE) bench-build
+	$(Q)BUILD=$(BUILD) tests/bench/run
 
 # --- install / clean --------------------------------------------------------
 
