@@ -144,9 +144,10 @@ $(BUILD)/tests/%: tests/bpf/%.c $(wildcard tests/bpf/*.h) $(LIBZH) $(BPF_SKELS)
 
 tests: $(BUILD)/zerohop $(UNIT_TESTS) $(BPF_TESTS)
 
+# Native suites, then the kernel matrix (vm-tests/run) in one summary.
 check: deps
 	$(Q)$(MAKE) tests
-	$(Q)tests/run
+	$(Q)tests/run unit bpf e2e vm
 
 test: tests
 	$(Q)tests/run

@@ -45,11 +45,14 @@ for row in "${vms[@]}"; do
 done
 
 # Both instances as status (no --instance) shows them from namespace $1:
-# "name underlay ifaces netns" per instance, ours only.
+# "name underlay ifaces netns" per instance, ours only. A clsact filter
+# lives in its interface's namespace: status run elsewhere cannot read its
+# program id (tcx links it can), so only the own instance must show one.
 both() {
-	zh "$1" status --json | jq -r --arg a "$A" --arg b "$B" '.instances[]
+	zh "$1" status --json | jq -r --arg a "$A" --arg b "$B" --arg own "${inst_of[$1]}" '.instances[]
 		| select(.instance == $a or .instance == $b)
-		| "\(.instance) \(.underlay_ip) \(.interfaces | map("\(.name)/\(.role)/\(.tc_prog_id > 0)") | sort | join(","))"'
+		| .instance as $i
+		| "\(.instance) \(.underlay_ip) \(.interfaces | map("\(.name)/\(.role)/\(.tc_prog_id > 0 or (.tc_mode == "clsact" and $i != $own))") | sort | join(","))"'
 }
 want="$A 198.18.0.1 u0/uplink/true,va1/port/true,va2/port/true
 $B 198.18.0.2 u0/uplink/true,vb1/port/true,vb2/port/true"
