@@ -47,18 +47,34 @@ LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 LIBBPF_LIBS   := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
 JSONC_CFLAGS  := $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 JSONC_LIBS    := $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null || echo -ljson-c)
+CURL_CFLAGS   := $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
+CURL_LIBS     := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
 
 CFLAGS      ?= -O2 -g
 ZH_CFLAGS   := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
                -D_GNU_SOURCE -DZH_VERSION='"$(VERSION)"' \
-               -Iinclude -Iloader -I$(BUILD)/bpf $(LIBBPF_CFLAGS) $(JSONC_CFLAGS)
-LDLIBS      := $(LIBBPF_LIBS) -lelf -lz $(JSONC_LIBS)
+               -Iinclude -Iloader -Icontroller -Iagent -I$(BUILD)/bpf \
+               $(LIBBPF_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS)
+LDLIBS      := $(LIBBPF_LIBS) -lelf -lz $(JSONC_LIBS) $(CURL_LIBS)
 
 LOADER_SRCS := $(wildcard loader/*.c)
 LOADER_OBJS := $(patsubst loader/%.c,$(BUILD)/obj/loader/%.o,$(LOADER_SRCS))
 CLI_SRCS    := $(wildcard loader/cli/*.c)
 CLI_OBJS    := $(patsubst loader/cli/%.c,$(BUILD)/obj/cli/%.o,$(CLI_SRCS))
 LIBZH       := $(BUILD)/libzerohop.a
+# controller/: data model + etcd client (libzhctl.a), zerohop-controller
+# from controller/cmd/. agent/: libzhagent.a (all but main.c, so unit tests
+# can link it) and zerohop-agent.
+CTL_SRCS    := $(wildcard controller/*.c)
+CTL_OBJS    := $(patsubst controller/%.c,$(BUILD)/obj/controller/%.o,$(CTL_SRCS))
+LIBCTL      := $(BUILD)/libzhctl.a
+CTLD_SRCS   := $(wildcard controller/cmd/*.c)
+CTLD_OBJS   := $(patsubst controller/cmd/%.c,$(BUILD)/obj/ctld/%.o,$(CTLD_SRCS))
+AGENT_SRCS  := $(filter-out agent/main.c,$(wildcard agent/*.c))
+AGENT_OBJS  := $(patsubst agent/%.c,$(BUILD)/obj/agent/%.o,$(AGENT_SRCS))
+LIBAGENT    := $(BUILD)/libzhagent.a
+BINS        := $(BUILD)/zerohop $(if $(wildcard agent/main.c),$(BUILD)/zerohop-agent) \
+               $(if $(CTLD_SRCS),$(BUILD)/zerohop-controller)
 
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS   := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
@@ -66,7 +82,7 @@ TEST_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 .PHONY: all deps check test tests demo bench bench-build install clean help
 
-all: $(BUILD)/zerohop
+all: $(BINS)
 
 help:
 	@echo 'make            build BPF objects, skeletons and build/zerohop'
@@ -121,28 +137,62 @@ $(BUILD)/obj/cli/%.o: loader/cli/%.c $(wildcard loader/*.h) $(wildcard loader/cl
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ZH_CFLAGS) -c $< -o $@
 
+$(BUILD)/obj/controller/%.o: controller/%.c $(wildcard controller/*.h) $(wildcard include/*.h)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ZH_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/ctld/%.o: controller/cmd/%.c $(wildcard controller/*.h) $(wildcard controller/cmd/*.h)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ZH_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/agent/%.o: agent/%.c $(BPF_SKELS) $(wildcard agent/*.h) $(wildcard controller/*.h) \
+			$(wildcard loader/*.h) $(wildcard include/*.h)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ZH_CFLAGS) -c $< -o $@
+
 $(LIBZH): $(LOADER_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $^
 
-$(BUILD)/zerohop: $(CLI_OBJS) $(LIBZH)
+$(LIBCTL): $(CTL_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(LIBAGENT): $(AGENT_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/zerohop: $(CLI_OBJS) $(LIBCTL) $(LIBZH)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ZH_CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/zerohop-agent: $(BUILD)/obj/agent/main.o $(LIBAGENT) $(LIBCTL) $(LIBZH)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ZH_CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/zerohop-controller: $(CTLD_OBJS) $(LIBCTL)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ZH_CFLAGS) $^ $(LDLIBS) -o $@
 
 # --- tests ----------------------------------------------------------------
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBZH)
+$(BUILD)/tests/%: tests/unit/%.c $(LIBAGENT) $(LIBCTL) $(LIBZH)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ZH_CFLAGS) $< $(LIBZH) $(TEST_LIBS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(ZH_CFLAGS) $< $(LIBAGENT) $(LIBCTL) $(LIBZH) $(TEST_LIBS) $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/bpf/%.c $(wildcard tests/bpf/*.h) $(LIBZH) $(BPF_SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ZH_CFLAGS) $< $(LIBZH) $(TEST_LIBS) $(LDLIBS) -o $@
 
-tests: $(BUILD)/zerohop $(UNIT_TESTS) $(BPF_TESTS)
+tests: $(BINS) $(UNIT_TESTS) $(BPF_TESTS)
 
 # Native suites, then the kernel matrix (vm-tests/run) in one summary.
 check: deps
@@ -179,7 +229,7 @@ bench: deps
 
 # --- install / clean --------------------------------------------------------
 
-install: $(BUILD)/zerohop
+install: $(BINS)
 	$(call msg,INSTALL,$(DESTDIR)$(BINDIR)/zerohop)
 	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR)
 	$(Q)install -m 0755 $(BUILD)/zerohop $(DESTDIR)$(BINDIR)/zerohop

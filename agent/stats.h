@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* What zerohop-agent knows about itself: the numbers behind /metrics and
+ * the status socket. The agent core (agent/agent.c) fills it in; the
+ * metrics and status renderers (agent/metrics.c, agent/statsock.c) only
+ * read it.
+ */
+#ifndef ZH_AGENT_STATS_H
+#define ZH_AGENT_STATS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Errors by kind (metric label "kind"). */
+#define ZH_AGENT_ERRORS(X)                                                         \
+	X(bad_record, "a source record was malformed or invalid and was skipped")  \
+	X(source, "the source could not be read or the connection failed")        \
+	X(map_full, "a map had no room for an entry")                              \
+	X(map_update, "a map update or delete failed")                             \
+	X(port_attach, "attaching tc_port to a port interface failed")
+
+enum zh_agent_error {
+#define ZH_AERR_ENUM(name, help) ZH_AERR_##name,
+	ZH_AGENT_ERRORS(ZH_AERR_ENUM)
+#undef ZH_AERR_ENUM
+	ZH_AERR_MAX,
+};
+
+/* Reconcile latency histogram bucket upper bounds, in microseconds. */
+#define ZH_LAT_BUCKETS 12
+extern const double zh_lat_bucket_us[ZH_LAT_BUCKETS];
+
+struct zh_agent_stats {
+	char instance[64];
+	char host[64];
+	char source[512];            /* "etcd:http://..." or "file:/path" */
+	bool connected;
+	time_t state_since;          /* when connected last changed */
+	int64_t revision;            /* last revision applied (file: a load counter) */
+	char last_error[256];        /* "" when none */
+	time_t last_error_time;
+	time_t started;
+
+	uint64_t events;             /* source records applied (puts + deletes) */
+	uint64_t resyncs;            /* full listings (start, compaction, re-list) */
+	uint64_t reconciles;         /* map flushes */
+	uint64_t map_ops;            /* map updates + deletes written */
+	uint64_t errors[ZH_AERR_MAX];
+
+	/* reconcile latency: source event received -> maps written */
+	uint64_t lat_count;
+	double lat_sum_us;
+	uint64_t lat_bucket[ZH_LAT_BUCKETS]; /* cumulative, Prometheus style */
+
+	uint32_t ports_desired;
+	uint32_t ports_attached;
+};
+
+const char *zh_agent_error_name(enum zh_agent_error e);
+const char *zh_agent_error_help(enum zh_agent_error e);
+void zh_agent_stats_latency(struct zh_agent_stats *st, double us);
+
+#endif /* ZH_AGENT_STATS_H */
