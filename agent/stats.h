@@ -11,6 +11,10 @@
 #include <stdint.h>
 #include <time.h>
 
+/* The agent's status socket (unless its config names another path). */
+#define ZH_AGENT_SOCK_DIR "/run/zerohop"
+#define ZH_AGENT_SOCK_FMT ZH_AGENT_SOCK_DIR "/agent-%s.sock" /* instance */
+
 /* Errors by kind (metric label "kind"). */
 #define ZH_AGENT_ERRORS(X)                                                         \
 	X(bad_record, "a source record was malformed or invalid and was skipped")  \
