@@ -26,6 +26,48 @@ struct encap_hdrs {
 
 _Static_assert(sizeof(struct encap_hdrs) == ZH_ENCAP_OVERHEAD, "encap overhead");
 
+/* The outer headers, written straight into the room bpf_skb_adjust_room()
+ * made, word by word (x86 and arm64 take unaligned stores; the verifier
+ * allows them without BPF_F_STRICT_ALIGNMENT). Byte order: every constant
+ * below is the wire image of its word.
+ */
+static __always_inline void encap_write(struct encap_hdrs *h, const struct zh_nexthop *nh,
+					__u32 outer_len, __u16 sport, __u8 tos)
+{
+	__u32 saddr = zh_cfg.underlay_ip, daddr = nh->host_ip;
+	__u32 *w = (void *)h;
+	__u32 sum;
+
+	/* IPv4: 4/5, TOS, total length; id 0, DF; TTL 64, UDP, checksum. */
+	w[0] = bpf_htonl(0x45000000 | ((__u32)tos << 16) | outer_len);
+	w[1] = bpf_htonl(IP_DF);
+	sum = bpf_htons(0x4500 | tos) + bpf_htons(outer_len) + bpf_htons(IP_DF) +
+	      bpf_htons(64 << 8 | IPPROTO_UDP_) + (saddr & 0xffff) + (saddr >> 16) +
+	      (daddr & 0xffff) + (daddr >> 16);
+	w[2] = bpf_htonl(64 << 24 | IPPROTO_UDP_ << 16);
+	h->ip.check = csum_fold(sum);
+	w[3] = saddr;
+	w[4] = daddr;
+	/* UDP: source port (flow hash), tunnel port; length, checksum 0
+	 * (allowed for UDP over IPv4 tunnels, RFC 7348, RFC 8926).
+	 */
+	if (nh->encap == ZH_ENCAP_GENEVE) {
+		w[5] = bpf_htonl((__u32)sport << 16 | ZH_GENEVE_PORT);
+		/* Geneve: version 0, no options, O and C clear, TEB. */
+		w[7] = bpf_htonl(ETH_P_TEB);
+	} else {
+		w[5] = bpf_htonl((__u32)sport << 16 | ZH_VXLAN_PORT);
+		/* VXLAN: the I flag. */
+		w[7] = bpf_htonl(ZH_VXLAN_F_I << 24);
+	}
+	w[6] = bpf_htonl((outer_len - sizeof(struct iphdr)) << 16);
+	w[8] = bpf_htonl(nh->vni << 8);
+	/* Inner Ethernet: the endpoint's MAC, the router MAC, IPv4. */
+	__builtin_memcpy(h->eth.h_dest, nh->mac, 6);
+	cfg_router_mac(h->eth.h_source);
+	h->eth.h_proto = bpf_htons(ETH_P_IP);
+}
+
 /* Encapsulate the skb (Ethernet + inner IPv4) toward nh and redirect it.
  * Returns a TC verdict; counts the action or the drop.
  */
@@ -34,45 +76,21 @@ static __always_inline int encap_and_redirect(struct __sk_buff *skb, const struc
 {
 	const __u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
 			    BPF_F_ADJ_ROOM_ENCAP_L2_ETH | BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN);
-	__u32 inner_len = skb->len - ETH_HLEN;
-	__u32 outer_len = inner_len + sizeof(struct encap_hdrs);
-	struct bpf_fib_lookup fib = {};
-	struct encap_hdrs h = {};
-	struct iphdr ip = {};
+	__u32 outer_len = skb->len - ETH_HLEN + sizeof(struct encap_hdrs);
+	struct bpf_fib_lookup fib;
+	struct ethhdr *eth;
+	void *data, *data_end;
 	int rc;
 
 	if (outer_len > 0xffff) /* a GSO super-packet: segmentation fixes it */
 		outer_len = 0xffff;
-	ip.version = 4;
-	ip.ihl = 5;
-	ip.tos = tos;
-	ip.tot_len = bpf_htons(outer_len);
-	ip.frag_off = bpf_htons(IP_DF);
-	ip.ttl = 64;
-	ip.protocol = IPPROTO_UDP_;
-	ip.saddr = zh_cfg.underlay_ip;
-	ip.daddr = nh->host_ip;
-	ip.check = ipv4_csum(&ip);
-	__builtin_memcpy(&h.ip, &ip, sizeof(ip));
-	h.udp.source = bpf_htons(sport);
-	h.udp.len = bpf_htons(outer_len - sizeof(struct iphdr));
-	h.udp.check = 0; /* allowed for UDP over IPv4 tunnels (RFC 7348, 8926) */
-	if (nh->encap == ZH_ENCAP_GENEVE) {
-		h.udp.dest = bpf_htons(ZH_GENEVE_PORT);
-		h.geneve.proto = bpf_htons(ETH_P_TEB);
-		vni_to_bytes(nh->vni, h.geneve.vni);
-	} else {
-		h.udp.dest = bpf_htons(ZH_VXLAN_PORT);
-		h.vxlan.flags = ZH_VXLAN_F_I;
-		vni_to_bytes(nh->vni, h.vxlan.vni);
-	}
-	__builtin_memcpy(h.eth.h_dest, nh->mac, 6);
-	cfg_router_mac(h.eth.h_source);
-	h.eth.h_proto = bpf_htons(ETH_P_IP);
-
-	if (bpf_skb_adjust_room(skb, sizeof(h), BPF_ADJ_ROOM_MAC, flags) ||
-	    bpf_skb_store_bytes(skb, ETH_HLEN, &h, sizeof(h), 0))
+	if (bpf_skb_adjust_room(skb, sizeof(struct encap_hdrs), BPF_ADJ_ROOM_MAC, flags))
 		return stats_drop_skb(skb, ZH_CNT_DROP_ERROR);
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (data + ETH_HLEN + sizeof(struct encap_hdrs) > data_end)
+		return stats_drop_skb(skb, ZH_CNT_DROP_ERROR);
+	encap_write(data + ETH_HLEN, nh, outer_len, sport, tos);
 
 	stats_count(nh->encap == ZH_ENCAP_GENEVE ? ZH_CNT_ENCAP_GENEVE : ZH_CNT_ENCAP_VXLAN,
 		    skb->len);
@@ -81,9 +99,10 @@ static __always_inline int encap_and_redirect(struct __sk_buff *skb, const struc
 
 	/* The underlay next hop comes from the kernel's FIB and neighbour
 	 * table: resolved MACs take the fast path, otherwise the kernel
-	 * resolves the neighbour. tot_len 0 skips the FIB's MTU check (ours
-	 * ran already, GSO-aware).
+	 * resolves the neighbour. tot_len 0: the FIB checks the encapsulated
+	 * frame against the egress MTU (GSO passes).
 	 */
+	__builtin_memset(&fib, 0, sizeof(fib));
 	fib.family = AF_INET_;
 	fib.tos = tos;
 	fib.l4_protocol = IPPROTO_UDP_;
@@ -92,12 +111,13 @@ static __always_inline int encap_and_redirect(struct __sk_buff *skb, const struc
 	fib.ipv4_dst = nh->host_ip;
 	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
 	if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
-		__u8 macs[12];
-
-		__builtin_memcpy(macs, fib.dmac, 6);
-		__builtin_memcpy(macs + 6, fib.smac, 6);
-		if (bpf_skb_store_bytes(skb, 0, macs, sizeof(macs), 0))
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+		eth = data;
+		if ((void *)(eth + 1) > data_end)
 			return stats_drop_skb(skb, ZH_CNT_DROP_ERROR);
+		__builtin_memcpy(eth->h_dest, fib.dmac, 6);
+		__builtin_memcpy(eth->h_source, fib.smac, 6);
 		return bpf_redirect(fib.ifindex, 0);
 	}
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
