@@ -8,6 +8,7 @@
 #include "config.h"
 #include "csum.h"
 #include "lookup.h"
+#include "maps.h"
 #include "parse.h"
 #include "stats.h"
 
@@ -68,6 +69,23 @@ static __always_inline void encap_write(struct encap_hdrs *h, const struct zh_ne
 	h->eth.h_proto = bpf_htons(ETH_P_IP);
 }
 
+/* Outer MACs and redirect for a next hop the FIB resolved. The FIB checked
+ * the frame against the egress MTU (is_skb_forwardable()); a cached next hop
+ * does the same check here.
+ */
+static __always_inline int nexthop_send(struct __sk_buff *skb, const __u8 *dmac, const __u8 *smac,
+					__u32 ifindex)
+{
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return stats_drop_skb(skb, ZH_CNT_DROP_ERROR);
+	__builtin_memcpy(eth->h_dest, dmac, 6);
+	__builtin_memcpy(eth->h_source, smac, 6);
+	return bpf_redirect(ifindex, 0);
+}
+
 /* Encapsulate the skb (Ethernet + inner IPv4) toward nh and redirect it.
  * Returns a TC verdict; counts the action or the drop.
  */
@@ -77,9 +95,12 @@ static __always_inline int encap_and_redirect(struct __sk_buff *skb, const struc
 	const __u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
 			    BPF_F_ADJ_ROOM_ENCAP_L2_ETH | BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN);
 	__u32 outer_len = skb->len - ETH_HLEN + sizeof(struct encap_hdrs);
+	__u8 dscp = tos & 0xfc;
+	__u32 slot = zh_nexthop_slot(nh->host_ip, dscp);
+	struct zh_nexthop_entry *e;
 	struct bpf_fib_lookup fib;
-	struct ethhdr *eth;
 	void *data, *data_end;
+	__u64 now;
 	int rc;
 
 	if (outer_len > 0xffff) /* a GSO super-packet: segmentation fixes it */
@@ -98,9 +119,19 @@ static __always_inline int encap_and_redirect(struct __sk_buff *skb, const struc
 		stats_count(ZH_CNT_ENCAP_PEER, skb->len);
 
 	/* The underlay next hop comes from the kernel's FIB and neighbour
-	 * table: resolved MACs take the fast path, otherwise the kernel
-	 * resolves the neighbour. tot_len 0: the FIB checks the encapsulated
-	 * frame against the egress MTU (GSO passes).
+	 * table, remembered per CPU for ZH_NH_TTL_NS (zh_nexthops).
+	 */
+	now = bpf_ktime_get_coarse_ns();
+	e = bpf_map_lookup_elem(&zh_nexthops, &slot);
+	if (e && e->host_ip == nh->host_ip && e->dscp == dscp && now < e->expires_ns) {
+		if (skb->len > (__u32)e->mtu + ETH_HLEN + 4 && !skb->gso_size)
+			return stats_drop_skb(skb, ZH_CNT_DROP_FIB);
+		return nexthop_send(skb, e->dmac, e->smac, e->ifindex);
+	}
+
+	/* Resolved MACs take the fast path (and are remembered); otherwise
+	 * the kernel resolves the neighbour. tot_len 0: the FIB checks the
+	 * encapsulated frame against the egress MTU (GSO passes).
 	 */
 	__builtin_memset(&fib, 0, sizeof(fib));
 	fib.family = AF_INET_;
@@ -111,14 +142,16 @@ static __always_inline int encap_and_redirect(struct __sk_buff *skb, const struc
 	fib.ipv4_dst = nh->host_ip;
 	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
 	if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
-		data = (void *)(long)skb->data;
-		data_end = (void *)(long)skb->data_end;
-		eth = data;
-		if ((void *)(eth + 1) > data_end)
-			return stats_drop_skb(skb, ZH_CNT_DROP_ERROR);
-		__builtin_memcpy(eth->h_dest, fib.dmac, 6);
-		__builtin_memcpy(eth->h_source, fib.smac, 6);
-		return bpf_redirect(fib.ifindex, 0);
+		if (e) {
+			e->host_ip = nh->host_ip;
+			e->dscp = dscp;
+			e->ifindex = fib.ifindex;
+			e->mtu = fib.mtu_result;
+			__builtin_memcpy(e->dmac, fib.dmac, 6);
+			__builtin_memcpy(e->smac, fib.smac, 6);
+			e->expires_ns = now + ZH_NH_TTL_NS;
+		}
+		return nexthop_send(skb, fib.dmac, fib.smac, fib.ifindex);
 	}
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
 		struct bpf_redir_neigh nh_addr = {.nh_family = AF_INET_, .ipv4_nh = fib.ipv4_dst};

@@ -9,6 +9,7 @@
 #define ZH_BPF_MAPS_H
 
 #include "common.h"
+#include "nexthops.h"
 
 /* The instance configuration, as last written by `zerohop attach`. */
 struct {
@@ -76,5 +77,14 @@ struct {
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } zh_devmap SEC(".maps");
+
+/* Underlay next hops resolved by the FIB (see nexthops.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ZH_NH_SLOTS);
+	__type(key, __u32);
+	__type(value, struct zh_nexthop_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} zh_nexthops SEC(".maps");
 
 #endif /* ZH_BPF_MAPS_H */

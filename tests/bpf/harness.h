@@ -40,6 +40,7 @@
 
 #include "internal.h"
 #include "pkt.h"
+#include "../../bpf/lib/nexthops.h"
 
 #define HX_UNUSED __attribute__((unused))
 
@@ -170,7 +171,7 @@ struct fixture {
 	char dir[PATH_MAX];
 	struct zh_loaded progs[P_MAX];
 	uint32_t ifindex[DEV_MAX];
-	int stats_fd, ports_fd, endpoints_fd, routes_fd, devmap_fd;
+	int stats_fd, ports_fd, endpoints_fd, routes_fd, devmap_fd, nexthops_fd;
 	int ncpu;
 };
 
@@ -193,6 +194,8 @@ static HX_UNUSED int fixture_teardown(void **state)
 		close(f->routes_fd);
 	if (f->devmap_fd >= 0)
 		close(f->devmap_fd);
+	if (f->nexthops_fd >= 0)
+		close(f->nexthops_fd);
 	if (f->dir[0])
 		zh_inst_dir_remove(f->dir);
 	free(f);
@@ -221,6 +224,7 @@ static HX_UNUSED int fixture_setup(void **state)
 	if (!f)
 		return -1;
 	f->stats_fd = f->ports_fd = f->endpoints_fd = f->routes_fd = f->devmap_fd = -1;
+	f->nexthops_fd = -1;
 	/* zh_inst_dir_remove() also tries to remove <bpffs>/zerohop; point
 	 * that at a place no real instance lives.
 	 */
@@ -255,8 +259,9 @@ static HX_UNUSED int fixture_setup(void **state)
 	f->endpoints_fd = zh_map_open(f->dir, ZH_MAP_ENDPOINTS);
 	f->routes_fd = zh_map_open(f->dir, ZH_MAP_ROUTES);
 	f->devmap_fd = zh_map_open(f->dir, ZH_MAP_DEVMAP);
+	f->nexthops_fd = zh_map_open(f->dir, ZH_MAP_NEXTHOPS);
 	if (f->stats_fd < 0 || f->ports_fd < 0 || f->endpoints_fd < 0 || f->routes_fd < 0 ||
-	    f->devmap_fd < 0) {
+	    f->devmap_fd < 0 || f->nexthops_fd < 0) {
 		print_error("cannot open the pinned maps under %s\n", f->dir);
 		goto fail;
 	}
@@ -284,13 +289,28 @@ static void map_clear(int fd, size_t key_size)
 	}
 }
 
-/* Start a group from empty zh_ports, zh_endpoints, zh_routes, zh_devmap. */
+/* Empty the next-hop cache (every slot on every CPU). */
+static HX_UNUSED void nexthops_clear(struct fixture *f)
+{
+	struct zh_nexthop_entry zero[f->ncpu];
+	__u32 slot;
+
+	memset(zero, 0, sizeof(zero));
+	for (slot = 0; slot < ZH_NH_SLOTS; slot++)
+		if (bpf_map_update_elem(f->nexthops_fd, &slot, zero, BPF_ANY))
+			fail_msg("cannot clear zh_nexthops: %s", strerror(errno));
+}
+
+/* Start a group from empty zh_ports, zh_endpoints, zh_routes, zh_devmap
+ * and zh_nexthops.
+ */
 static HX_UNUSED void maps_reset(struct fixture *f)
 {
 	map_clear(f->ports_fd, sizeof(__u32));
 	map_clear(f->endpoints_fd, sizeof(struct zh_ep_key));
 	map_clear(f->routes_fd, sizeof(struct zh_route_key));
 	map_clear(f->devmap_fd, sizeof(__u32));
+	nexthops_clear(f);
 }
 
 /* A VM port: zh_ports plus its local endpoint, as `zerohop port add` does. */
@@ -822,6 +842,10 @@ static HX_UNUSED int run_row_on(struct fixture *f, const struct row *row, enum h
 		err = set_uplink_forwarding(!row->fwd_off);
 		if (err)
 			fail_msg("cannot set forwarding on upl: %s", strerror(-err));
+		/* Every row is a first packet: the next hop comes from the FIB
+		 * (test_port_next_hop_cache covers the cache).
+		 */
+		nexthops_clear(f);
 	}
 	err = prog_run(f, p, f->ifindex[dev], row->gso_size, in, lay.len, r);
 	if (err) {

@@ -382,6 +382,131 @@ static void test_port_source_port_is_a_flow_hash(void **state)
 	free(r);
 }
 
+/* One 64-byte UDP frame from vm1 to 10.0.0.5 (behind HOST2) through
+ * tc_port; returns the verdict, the output in r.
+ */
+static int encap_once(struct fixture *f, struct result *r)
+{
+	struct pkt_ip ip = {.src = VM1_IP, .dst = "10.0.0.5", .sport = 4321, .dport = 9,
+			    .payload = 22};
+	uint8_t in[256];
+	size_t len = pkt_ip_frame(in, ROUTER_MAC, VM1_MAC, &ip);
+
+	if (prog_run(f, P_TC_PORT, f->ifindex[DEV_VM1], 0, in, len, r))
+		fail_msg("BPF_PROG_TEST_RUN failed: %s", strerror(errno));
+	return r->retval;
+}
+
+/* The entry for HOST2 (DSCP 0) on every CPU; returns how many CPUs hold it
+ * (the test runs pinned to one CPU, so 0 or 1) and copies one out.
+ */
+static int nexthop_entries(struct fixture *f, struct zh_nexthop_entry *out)
+{
+	struct zh_nexthop_entry vals[f->ncpu];
+	__u32 slot = zh_nexthop_slot(pkt_addr(HOST2), 0);
+	int c, n = 0;
+
+	if (bpf_map_lookup_elem(f->nexthops_fd, &slot, vals))
+		fail_msg("zh_nexthops lookup: %s", strerror(errno));
+	for (c = 0; c < f->ncpu; c++)
+		if (vals[c].host_ip == pkt_addr(HOST2)) {
+			*out = vals[c];
+			n++;
+		}
+	return n;
+}
+
+/* Change HOST2's entry on every CPU that holds it. */
+static void nexthop_patch(struct fixture *f, uint64_t expires_ns, uint16_t mtu)
+{
+	struct zh_nexthop_entry vals[f->ncpu];
+	__u32 slot = zh_nexthop_slot(pkt_addr(HOST2), 0);
+	int c;
+
+	if (bpf_map_lookup_elem(f->nexthops_fd, &slot, vals))
+		fail_msg("zh_nexthops lookup: %s", strerror(errno));
+	for (c = 0; c < f->ncpu; c++)
+		if (vals[c].host_ip == pkt_addr(HOST2)) {
+			vals[c].expires_ns = expires_ns;
+			vals[c].mtu = mtu;
+		}
+	if (bpf_map_update_elem(f->nexthops_fd, &slot, vals, BPF_ANY))
+		fail_msg("zh_nexthops update: %s", strerror(errno));
+}
+
+static void want_outer_macs(struct result *r, const char *what, const uint8_t *dst,
+			    const uint8_t *src)
+{
+	if (memcmp(r->out, dst, 6) || memcmp(r->out + 6, src, 6))
+		fail_msg("%s: outer MACs %02x:..:%02x > %02x:..:%02x, want ..:%02x > ..:%02x",
+			 what, r->out[6], r->out[11], r->out[0], r->out[5], src[5], dst[5]);
+}
+
+/* A successful FIB lookup is remembered per CPU in zh_nexthops for
+ * ZH_NH_TTL_NS: later packets to the same host take the outer MACs and the
+ * egress from there (even when the FIB would now answer otherwise), an
+ * expired entry is looked up again, and a cached egress MTU is enforced as
+ * the FIB does (drop_fib).
+ */
+static void test_port_next_hop_cache(void **state)
+{
+	struct fixture *f = *state;
+	struct result *r = malloc(sizeof(*r));
+	struct zh_nexthop_entry e;
+	cpu_set_t old, one;
+	int cpu = sched_getcpu();
+
+	assert_non_null(r);
+	assert_true(cpu >= 0);
+	/* Per-CPU entries: stay on one CPU for the whole test. */
+	assert_int_equal(sched_getaffinity(0, sizeof(old), &old), 0);
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	scene_port(f);
+
+	assert_int_equal(set_uplink_forwarding(true), 0);
+	assert_int_equal(nexthop_entries(f, &e), 0);
+	assert_int_equal(encap_once(f, r), TC_ACT_REDIRECT);
+	want_outer_macs(r, "first packet (FIB)", HOST2_MAC, UPL_MAC);
+	assert_int_equal(nexthop_entries(f, &e), 1);
+	assert_memory_equal(e.dmac, HOST2_MAC, 6);
+	assert_memory_equal(e.smac, UPL_MAC, 6);
+	assert_int_equal(e.ifindex, f->ifindex[DEV_UPL]);
+	assert_int_equal(e.mtu, 1500);
+	assert_int_equal(e.dscp, 0);
+	assert_true(e.expires_ns > 0);
+
+	/* Forwarding off: the FIB would answer FWD_DISABLED, but the entry
+	 * is fresh, so the packet still gets the cached MACs.
+	 */
+	assert_int_equal(set_uplink_forwarding(false), 0);
+	assert_int_equal(encap_once(f, r), TC_ACT_REDIRECT);
+	want_outer_macs(r, "fresh entry, forwarding off", HOST2_MAC, UPL_MAC);
+
+	/* Expired: the FIB again, which now leaves the MACs to
+	 * bpf_redirect_neigh() (the input's MACs stay).
+	 */
+	nexthop_patch(f, 1, 1500);
+	assert_int_equal(encap_once(f, r), TC_ACT_REDIRECT);
+	want_outer_macs(r, "expired entry, forwarding off", ROUTER_MAC, VM1_MAC);
+
+	/* A cached egress MTU too small for the frame: drop_fib, as the FIB's
+	 * own check would.
+	 */
+	assert_int_equal(set_uplink_forwarding(true), 0);
+	nexthops_clear(f);
+	assert_int_equal(encap_once(f, r), TC_ACT_REDIRECT);
+	nexthop_patch(f, UINT64_MAX, 60);
+	assert_int_equal(encap_once(f, r), TC_ACT_SHOT);
+	assert_int_equal(r->delta[ZH_CNT_ENCAP_VXLAN], 1);
+	assert_int_equal(r->delta[ZH_CNT_DROP_FIB], 1);
+
+	nexthops_clear(f);
+	assert_int_equal(sched_setaffinity(0, sizeof(old), &old), 0);
+	free(r);
+}
+
 /* All program objects must share one zh_stats through the pins. */
 static void test_objects_share_pinned_maps(void **state)
 {
@@ -418,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_port_delivers_same_host),
 		cmocka_unit_test(test_port_encapsulates_to_remote_hosts),
 		cmocka_unit_test(test_port_underlay_next_hop),
+		cmocka_unit_test(test_port_next_hop_cache),
 		cmocka_unit_test(test_port_mtu_and_icmp_frag_needed),
 		cmocka_unit_test(test_port_source_port_is_a_flow_hash),
 		cmocka_unit_test(test_objects_share_pinned_maps),
