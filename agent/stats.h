@@ -60,8 +60,20 @@ struct zh_agent_stats {
 	uint32_t ports_attached;
 };
 
+/* "bad_record", ... and a one-line help text; NULL past the end. */
 const char *zh_agent_error_name(enum zh_agent_error e);
 const char *zh_agent_error_help(enum zh_agent_error e);
+/* One reconcile took us microseconds: count, sum and every bucket whose
+ * bound is >= us (the buckets stay cumulative).
+ */
 void zh_agent_stats_latency(struct zh_agent_stats *st, double us);
+/* Optional helpers for the agent core: count an error of a kind and make it
+ * the last error (message formatted like a log line, time = now); record a
+ * change of the source connection (state_since = now, only on a change or
+ * the first call).
+ */
+void zh_agent_stats_error(struct zh_agent_stats *st, enum zh_agent_error kind, const char *fmt,
+			  ...) __attribute__((format(printf, 3, 4)));
+void zh_agent_stats_connected(struct zh_agent_stats *st, bool connected);
 
 #endif /* ZH_AGENT_STATS_H */

@@ -3,19 +3,27 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 
+#include "agent_client.h"
 #include "cli.h"
+#include "stats.h"
 #include "zerohop.h"
 
 static const char status_usage[] =
-	"Usage: zerohop status [--instance NAME] [--json] [-v|-vv]\n"
+	"Usage: zerohop status [--instance NAME [--agent-socket PATH]] [--json] [-v|-vv]\n"
 	"\n"
 	"Show, per instance (all attached instances when --instance is not given):\n"
 	"interfaces and the attach modes in use, program ids, pinned maps with\n"
-	"entries/capacity, the kernel features detected, and counters summed over CPUs.\n";
+	"entries/capacity, the kernel features detected, counters summed over CPUs,\n"
+	"and what the instance's zerohop-agent reports through its status socket\n"
+	"(" ZH_AGENT_SOCK_DIR "/agent-NAME.sock, or --agent-socket PATH).\n";
+
+/* Local: the option ids of cli.h are shared by every command. */
+#define OPT_AGENT_SOCKET 0x200
 
 struct feature_row {
 	const char *name;
@@ -158,11 +166,14 @@ int cmd_status(int argc, char **argv)
 	static const struct option longopts[] = {
 		CLI_COMMON_LONGOPTS,
 		{"json", no_argument, NULL, OPT_JSON},
+		{"agent-socket", required_argument, NULL, OPT_AGENT_SOCKET},
 		{},
 	};
 	static char names[256][ZH_INSTANCE_NAME_MAX + 1];
-	const char *instance = NULL;
+	const char *instance = NULL, *agent_socket = NULL;
 	json_object *root = NULL, *arr = NULL;
+	struct agent_reply agent;
+	char sock[PATH_MAX];
 	struct zh_status st;
 	bool json = false;
 	int opt, r, n, i, err = 0;
@@ -173,12 +184,17 @@ int cmd_status(int argc, char **argv)
 			return r - 2;
 		if (r)
 			continue;
-		if (opt != OPT_JSON)
+		if (opt == OPT_AGENT_SOCKET)
+			agent_socket = optarg;
+		else if (opt == OPT_JSON)
+			json = true;
+		else
 			return ZH_EXIT_USAGE;
-		json = true;
 	}
 	if (optind < argc)
 		return cli_usage_error("status", "unexpected argument '%s'", argv[optind]);
+	if (agent_socket && !instance)
+		return cli_usage_error("status", "--agent-socket needs --instance");
 	if (zh_check_privileges())
 		return ZH_EXIT_FAIL;
 
@@ -213,10 +229,21 @@ int cmd_status(int argc, char **argv)
 			zh_status_free(&st);
 			continue;
 		}
-		if (json)
-			json_object_array_add(arr, status_json(&st));
+		if (agent_socket)
+			snprintf(sock, sizeof(sock), "%s", agent_socket);
 		else
+			snprintf(sock, sizeof(sock), ZH_AGENT_SOCK_FMT, names[i]);
+		agent_query(sock, AGENT_QUERY_TIMEOUT_MS, &agent);
+		if (json) {
+			json_object *o = status_json(&st);
+
+			json_object_object_add(o, "agent", agent_json(&agent));
+			json_object_array_add(arr, o);
+		} else {
 			print_text(&st);
+			agent_print_text(stdout, &agent, names[i], time(NULL));
+		}
+		agent_reply_free(&agent);
 		zh_status_free(&st);
 	}
 	if (json) {
