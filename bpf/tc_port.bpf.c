@@ -58,7 +58,7 @@ static __always_inline __u16 ip_flow_sport(struct iphdr *ip, void *data_end)
 
 static __always_inline int route_ipv4(struct __sk_buff *skb, const struct zh_port *port)
 {
-	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+	void *data = skb_data(skb), *data_end = skb_data_end(skb);
 	struct hdr_cursor cur = {.pos = data + ETH_HLEN};
 	struct ethhdr *eth = data;
 	struct zh_nexthop nh = {};
@@ -108,10 +108,12 @@ int tc_port(struct __sk_buff *skb)
 		return stats_drop_skb(skb, ZH_CNT_DROP_NO_PORT);
 	if (pull > skb->len)
 		pull = skb->len;
-	bpf_skb_pull_data(skb, pull);
+	/* Pull only a frame whose headers are not all linear yet. */
+	if (skb_data(skb) + pull > skb_data_end(skb))
+		bpf_skb_pull_data(skb, pull);
 
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
+	data = skb_data(skb);
+	data_end = skb_data_end(skb);
 	eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return stats_drop_skb(skb, ZH_CNT_DROP_MALFORMED);

@@ -21,9 +21,11 @@ int tc_uplink(struct __sk_buff *skb)
 	stats_count(ZH_CNT_TC_UPLINK_RX, skb->len);
 	if (pull > skb->len)
 		pull = skb->len;
-	bpf_skb_pull_data(skb, pull);
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
+	/* Pull only a packet whose headers are not all linear yet. */
+	if (skb_data(skb) + pull > skb_data_end(skb))
+		bpf_skb_pull_data(skb, pull);
+	data = skb_data(skb);
+	data_end = skb_data_end(skb);
 
 	r = tunnel_parse(data, data_end, &t);
 	if (r == TUNNEL_PASS) {
@@ -38,8 +40,8 @@ int tc_uplink(struct __sk_buff *skb)
 	 */
 	if (bpf_skb_adjust_room(skb, -(__s32)t.inner_off, BPF_ADJ_ROOM_MAC, 0))
 		return stats_drop_skb(skb, ZH_CNT_DROP_ERROR);
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
+	data = skb_data(skb);
+	data_end = skb_data_end(skb);
 	eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return stats_drop_skb(skb, ZH_CNT_DROP_ERROR);
