@@ -31,9 +31,12 @@ int xdp_uplink(struct xdp_md *ctx)
 	}
 	/* Ports outside zh_devmap, and GSO/GRO aggregates larger than one
 	 * uplink frame (generic XDP sees them whole; a devmap redirect past
-	 * the port's MTU fails), take the skb path through tc_uplink.
+	 * the port's MTU fails), take the skb path through tc_uplink. The
+	 * redirect is requested first: its XDP_PASS fallback is the devmap
+	 * lookup, and nothing happens to it unless we return XDP_REDIRECT.
 	 */
-	if (len > zh_cfg.mtu + ETH_HLEN || !bpf_map_lookup_elem(&zh_devmap, &t.nh.ifindex)) {
+	if (len > zh_cfg.mtu + ETH_HLEN ||
+	    bpf_redirect_map(&zh_devmap, t.nh.ifindex, XDP_PASS) != XDP_REDIRECT) {
 		stats_count(ZH_CNT_XDP_TO_TC, len);
 		return XDP_PASS;
 	}
@@ -55,7 +58,7 @@ int xdp_uplink(struct xdp_md *ctx)
 	__builtin_memcpy(eth->h_dest, t.nh.mac, 6);
 	cfg_router_mac(eth->h_source);
 	stats_count(ZH_CNT_DECAP_XDP, data_end - data);
-	return bpf_redirect_map(&zh_devmap, t.nh.ifindex, 0);
+	return XDP_REDIRECT;
 }
 
 char LICENSE[] SEC("license") = "GPL";
