@@ -8,6 +8,7 @@ PREFIX      ?= /usr/local
 DESTDIR     ?=
 BINDIR      ?= $(PREFIX)/bin
 DOCDIR      ?= $(PREFIX)/share/doc/zerohop
+SYSTEMD_UNITDIR ?= $(PREFIX)/lib/systemd/system
 
 CC          ?= cc
 CLANG       ?= clang
@@ -234,6 +235,14 @@ install: $(BINS)
 	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR)
 	$(Q)install -m 0755 $(BUILD)/zerohop $(DESTDIR)$(BINDIR)/zerohop
 	$(Q)install -m 0644 README.md LICENSE $(wildcard docs/*.md) $(DESTDIR)$(DOCDIR)/
+	$(if $(filter $(BUILD)/zerohop-agent,$(BINS)),$(call msg,INSTALL,$(DESTDIR)$(BINDIR)/zerohop-agent))
+	$(if $(filter $(BUILD)/zerohop-agent,$(BINS)),$(Q)install -m 0755 $(BUILD)/zerohop-agent $(DESTDIR)$(BINDIR)/zerohop-agent)
+	$(call msg,INSTALL,$(DESTDIR)$(SYSTEMD_UNITDIR)/zerohop-agent.service)
+	$(Q)install -d $(DESTDIR)$(SYSTEMD_UNITDIR)
+	$(Q)sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' agent/zerohop-agent.service \
+		> $(DESTDIR)$(SYSTEMD_UNITDIR)/zerohop-agent.service
+	$(Q)chmod 0644 $(DESTDIR)$(SYSTEMD_UNITDIR)/zerohop-agent.service
+	$(Q)install -m 0644 agent/agent.example.json $(DESTDIR)$(DOCDIR)/
 
 clean:
 	$(call msg,CLEAN,$(BUILD))

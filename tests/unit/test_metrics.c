@@ -245,6 +245,9 @@ static void test_render_without_instance(void **state)
 	free(text);
 }
 
+/* What test_render_instance_maps_and_counters rendered (for the docs test). */
+static char *instance_text;
+
 /* Root only: attach an instance to a veth in a network namespace of this
  * test (no addresses, no traffic), render its metrics, detach.
  */
@@ -301,7 +304,73 @@ static void test_render_instance_maps_and_counters(void **state)
 			 zh_counter_name(i));
 		assert_non_null(strstr(buf, line));
 	}
-	free(buf);
+	instance_text = buf;
+}
+
+/* The source tree: the first parent of this binary (or the working
+ * directory) that holds docs/metrics.md.
+ */
+static int find_doc(char *path, size_t len)
+{
+	char dir[4096], *slash;
+	ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+
+	snprintf(path, len, "docs/metrics.md");
+	if (!access(path, R_OK))
+		return 0;
+	if (n <= 0)
+		return -ENOENT;
+	dir[n] = 0;
+	while ((slash = strrchr(dir, '/')) && slash != dir) {
+		*slash = 0;
+		snprintf(path, len, "%s/docs/metrics.md", dir);
+		if (!access(path, R_OK))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+/* Every metric family rendered is in docs/metrics.md (as `name`). */
+static void test_metric_names_documented(void **state)
+{
+	struct zh_agent_stats st;
+	char path[4200], *doc, *text, *p, *parts[3];
+	size_t len = 0;
+	int i, n = 0;
+	FILE *f;
+
+	if (find_doc(path, sizeof(path))) {
+		print_message("skipped: docs/metrics.md not found above this binary or here\n");
+		skip();
+	}
+	f = fopen(path, "r");
+	assert_non_null(f);
+	doc = NULL;
+	assert_true(getdelim(&doc, &len, 0, f) > 0);
+	fclose(f);
+	fill_stats(&st);
+	parts[0] = render_to_string(zh_metrics_render, &st);
+	parts[1] = instance_text;
+	parts[2] = NULL;
+	if (!instance_text)
+		print_message("note: no instance rendered (not root): checking the agent part\n");
+	for (i = 0; parts[i]; i++) {
+		for (p = parts[i]; (p = strstr(p, "# TYPE ")); p++) {
+			char name[128], quoted[132];
+
+			assert_int_equal(sscanf(p + 7, "%127s", name), 1);
+			snprintf(quoted, sizeof(quoted), "`%s`", name);
+			if (!strstr(doc, quoted))
+				fail_msg("docs/metrics.md does not list %s", quoted);
+			n++;
+		}
+	}
+	assert_true(n >= 14);
+	text = parts[0];
+	free(text);
+	free(instance_text);
+	instance_text = NULL;
+	free(doc);
 }
 
 /* --- /metrics over TCP ------------------------------------------------ */
@@ -730,6 +799,7 @@ int main(void)
 		cmocka_unit_test(test_render_escapes_label_values),
 		cmocka_unit_test(test_render_without_instance),
 		cmocka_unit_test(test_render_instance_maps_and_counters),
+		cmocka_unit_test(test_metric_names_documented),
 		cmocka_unit_test(test_httpd_serves_metrics),
 		cmocka_unit_test(test_httpd_rejects_garbage),
 		cmocka_unit_test(test_httpd_drops_silent_client),
