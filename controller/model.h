@@ -10,6 +10,9 @@
  *   hosts/<host>                          {"underlay":"198.18.0.1","networks":["a"]}
  *   hosts/<host>/ports/<ifname>           {"network":"a","mac":"..","ip":"10.0.0.1"}
  *
+ * Endpoints, routes with a host, and hosts may also carry "encap":
+ * "vxlan" | "geneve" (absent: the instance default).
+ *
  * Keys this version does not know (exports, peerings, lbs, published/,
  * effective/ ...) parse as ZH_REC_OTHER and are ignored by consumers that
  * do not handle them.
@@ -24,6 +27,7 @@
 #define ZH_KEY_ROOT      "/zerohop/v1/"
 #define ZH_NAME_MAX      63   /* network and host names: [a-z0-9][a-z0-9._-]* */
 #define ZH_NET_CIDRS_MAX 16
+#define ZH_HOST_NETWORKS_MAX 16
 #define ZH_ERR_MAX       256
 
 enum zh_rec_kind {
@@ -59,12 +63,18 @@ struct zh_rec_route {
 	bool drop;
 	char host[ZH_NAME_MAX + 1];
 	uint32_t host_ip;
+	uint8_t encap;             /* enum zh_encap; 0 = the instance default */
 };
 
 struct zh_rec_host {
 	uint32_t underlay;
 	uint8_t n_networks;
-	char networks[ZH_NET_CIDRS_MAX][ZH_NAME_MAX + 1];
+	char networks[ZH_HOST_NETWORKS_MAX][ZH_NAME_MAX + 1];
+	/* How other hosts reach this host's VMs; an intent copies it into the
+	 * endpoint and route records that point here (they are what the data
+	 * plane uses), this copy is informational.
+	 */
+	uint8_t encap;
 };
 
 struct zh_rec_port {
@@ -74,7 +84,10 @@ struct zh_rec_port {
 	uint32_t ip;
 };
 
-/* One record: its kind, the names from its key, and its value. */
+/* One record: its kind, the names from its key, and its value. About
+ * 1.2 KB (a host's network names dominate): a table of many endpoints
+ * should keep its own compact entries, not arrays of these.
+ */
 struct zh_record {
 	enum zh_rec_kind kind;
 	char network[ZH_NAME_MAX + 1];   /* NETWORK, ENDPOINT, ROUTE */
@@ -96,15 +109,23 @@ struct zh_record {
 int zh_key_parse(const char *key, size_t len, struct zh_record *rec, char *err, size_t errlen);
 
 /* Key and JSON value to a complete, validated record; -EINVAL with the
- * reason in err ("networks/a/endpoints/10.0.0.9: mac: not a MAC address")
- * and rec untouched in any way a caller could use. Unknown JSON fields are
- * ignored (newer writers); a known field of the wrong type is an error.
+ * reason in err ("networks/a/endpoints/10.0.0.9: mac: \"x\" is not a MAC
+ * address") and rec->kind ZH_REC_OTHER (the rest is unusable). A key of
+ * unknown shape gives 0 and ZH_REC_OTHER without looking at the value.
+ * Unknown JSON fields are ignored (newer writers); a known field of the
+ * wrong type is an error; null is the same as absent for optional fields.
+ * Checks only what one record can say: references to other records (is
+ * the network there, is the address in its CIDRs) are the reader's job.
+ * No heap use apart from json-c's parse of val (which need not be
+ * NUL-terminated).
  */
 int zh_record_parse(const char *key, size_t klen, const char *val, size_t vlen,
 		    struct zh_record *rec, char *err, size_t errlen);
 
-/* The full key (starting with ZH_KEY_ROOT) and the
- * JSON value of a record; malloc'ed, 0 or -ENOMEM.
+/* The full key (starting with ZH_KEY_ROOT) and the canonical JSON value
+ * of a record (fields in the order of the table above, no spaces, MACs in
+ * lower case); both malloc'ed. 0, -ENOMEM, or -EINVAL for ZH_REC_OTHER or
+ * a name that is not valid (nothing allocated).
  */
 int zh_record_format(const struct zh_record *rec, char **key, char **val);
 
@@ -118,7 +139,7 @@ int zh_record_format(const struct zh_record *rec, char **key, char **val);
  * expanded into records: one per network, endpoint, route, host and port,
  * plus an endpoint record for every port (host and host_ip filled in) so
  * other hosts reach it. Routes and endpoints naming a host get its
- * underlay address.
+ * underlay address, and its "encap" when they have none of their own.
  */
 struct zh_intent {
 	struct zh_record *recs;
@@ -127,6 +148,7 @@ struct zh_intent {
 
 /* Validation errors, each "<JSON path>: <reason>", e.g.
  * "$.hosts[0].ports[1].network: unknown network \"c\"".
+ * Start from a zeroed struct; zh_errors_free releases it.
  */
 struct zh_errors {
 	size_t n;
@@ -135,14 +157,22 @@ struct zh_errors {
 };
 
 /* Parse and validate a whole intent document. Every problem is collected
- * in errs (unknown network, bad address or MAC, address outside the
- * network's CIDRs, duplicate name or key, VNI clash, a port on a network
- * its host does not serve, wrong types, missing fields); any error gives
- * -EINVAL and an empty intent.
+ * in errs (may be NULL) (unknown network, bad address or MAC, address
+ * outside the network's CIDRs, duplicate name or key, VNI clash, a port on
+ * a network its host does not serve, wrong types, missing fields, unknown
+ * fields: an intent is operator input, so a typo is an error); any error
+ * gives -EINVAL and an empty intent. Records come parents first: networks,
+ * hosts, endpoints, routes, then each port followed by its endpoint
+ * record. Errors come in the same order. -ENOMEM when out of memory.
+ * zh_intent_load reads a file first: if it cannot, -errno and one error
+ * without a JSON path ("cannot read: No such file or directory").
  */
 int zh_intent_parse(const char *json, size_t len, struct zh_intent *out, struct zh_errors *errs);
 int zh_intent_load(const char *path, struct zh_intent *out, struct zh_errors *errs);
 void zh_intent_free(struct zh_intent *in);
 void zh_errors_free(struct zh_errors *errs);
+
+/* "network", "endpoint", "route", "host", "port" or "other". */
+const char *zh_rec_kind_name(enum zh_rec_kind kind);
 
 #endif /* ZH_MODEL_H */
