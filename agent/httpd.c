@@ -349,9 +349,13 @@ cleanup:
 
 void zh_httpd_serve(struct zh_httpd *h, zh_httpd_render_fn render, void *ctx)
 {
+	int64_t round_end = zh_now_ms() + ZH_HTTPD_TIMEOUT_MS;
 	int i, fd;
 
-	for (i = 0; i < ZH_HTTPD_MAX_PER_SERVE; i++) {
+	/* A new connection only while the round is young: a burst of slow
+	 * clients costs the loop about two timeouts, not eight.
+	 */
+	for (i = 0; i < ZH_HTTPD_MAX_PER_SERVE && zh_now_ms() < round_end; i++) {
 		fd = accept4(h->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)

@@ -7,11 +7,13 @@
  *   when readable: zh_httpd_serve(h, zh_metrics_httpd_render, &stats);
  *   zh_httpd_close(h);                       at exit
  *
- * zh_httpd_serve() handles at most ZH_HTTPD_MAX_PER_SERVE connections per
- * call and gives each ZH_HTTPD_TIMEOUT_MS in all to send its request and
- * take the reply, so a slow or silent client (slowloris) costs the loop at
- * most that long and is then dropped. Connections left in the backlog keep
- * the fd readable for the next round.
+ * zh_httpd_serve() gives each connection ZH_HTTPD_TIMEOUT_MS in all to
+ * send its request and take the reply, so a slow or silent client
+ * (slowloris) costs the loop at most that long and is then dropped. It
+ * accepts at most ZH_HTTPD_MAX_PER_SERVE connections per call, and none
+ * once the call has run ZH_HTTPD_TIMEOUT_MS, so one call takes about two
+ * timeouts at worst. Connections left in the backlog keep the fd readable
+ * for the next round.
  *
  * GET or HEAD /metrics -> 200 text/plain; version=0.0.4 with what render
  * wrote; any other path -> 404; other methods on /metrics -> 405; a request

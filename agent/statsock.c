@@ -244,10 +244,12 @@ char *zh_statsock_json(const struct zh_agent_stats *st, time_t now)
 
 void zh_statsock_serve(struct zh_statsock *s, const struct zh_agent_stats *st)
 {
+	int64_t round_end = zh_now_ms() + ZH_STATSOCK_TIMEOUT_MS;
 	char *doc = NULL;
 	int i, fd, err;
 
-	for (i = 0; i < ZH_STATSOCK_MAX_PER_SERVE; i++) {
+	/* As in httpd: new connections only while the round is young. */
+	for (i = 0; i < ZH_STATSOCK_MAX_PER_SERVE && zh_now_ms() < round_end; i++) {
 		fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)

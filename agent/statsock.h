@@ -12,8 +12,9 @@
  * The directory is created (0755) when missing, the socket is 0660. A stale
  * socket file (nobody listening) is replaced; one another process still
  * serves is not (-EADDRINUSE), nor is a path that is not a socket
- * (-EEXIST). Like httpd, serve() handles at most ZH_STATSOCK_MAX_PER_SERVE
- * connections per call and gives each ZH_STATSOCK_TIMEOUT_MS.
+ * (-EEXIST). Like httpd, serve() gives each connection
+ * ZH_STATSOCK_TIMEOUT_MS, and accepts at most ZH_STATSOCK_MAX_PER_SERVE per
+ * call and none once the call has run that long.
  */
 #ifndef ZH_STATSOCK_H
 #define ZH_STATSOCK_H
