@@ -14,6 +14,17 @@
 
 #define AF_INET_ 2
 
+/* The kernel's tick rate, from its config (libbpf reads /proc/config.gz or
+ * /boot/config-*). Without one, assume 1000: the cache then lives 100
+ * ticks, 100 ms to 1 s.
+ */
+extern unsigned int CONFIG_HZ __kconfig __weak;
+
+static __always_inline __u64 nexthop_ttl_jiffies(void)
+{
+	return (CONFIG_HZ ? CONFIG_HZ : 1000) * ZH_NH_TTL_MS / 1000;
+}
+
 /* What goes between the outer Ethernet header and the inner IPv4 packet. */
 struct encap_hdrs {
 	struct iphdr ip;
@@ -119,11 +130,11 @@ static __always_inline int encap_and_redirect(struct __sk_buff *skb, const struc
 		stats_count(ZH_CNT_ENCAP_PEER, skb->len);
 
 	/* The underlay next hop comes from the kernel's FIB and neighbour
-	 * table, remembered per CPU for ZH_NH_TTL_NS (zh_nexthops).
+	 * table, remembered per CPU for ZH_NH_TTL_MS (zh_nexthops).
 	 */
-	now = bpf_ktime_get_coarse_ns();
+	now = bpf_jiffies64();
 	e = bpf_map_lookup_elem(&zh_nexthops, &slot);
-	if (e && e->host_ip == nh->host_ip && e->dscp == dscp && now < e->expires_ns) {
+	if (e && e->host_ip == nh->host_ip && e->dscp == dscp && now < e->expires) {
 		if (skb->len > (__u32)e->mtu + ETH_HLEN + 4 && !skb->gso_size)
 			return stats_drop_skb(skb, ZH_CNT_DROP_FIB);
 		return nexthop_send(skb, e->dmac, e->smac, e->ifindex);
@@ -149,7 +160,7 @@ static __always_inline int encap_and_redirect(struct __sk_buff *skb, const struc
 			e->mtu = fib.mtu_result;
 			__builtin_memcpy(e->dmac, fib.dmac, 6);
 			__builtin_memcpy(e->smac, fib.smac, 6);
-			e->expires_ns = now + ZH_NH_TTL_NS;
+			e->expires = now + nexthop_ttl_jiffies();
 		}
 		return nexthop_send(skb, fib.dmac, fib.smac, fib.ifindex);
 	}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* zh_nexthops: the underlay next hops bpf_fib_lookup() resolved, so that
- * encapsulation (bpf/lib/encap.h) skips the FIB for ZH_NH_TTL_NS after a
+ * encapsulation (bpf/lib/encap.h) skips the FIB for ZH_NH_TTL_MS after a
  * successful lookup. Plain C on purpose: the BPF tests include it too.
  *
  * Per CPU and direct-mapped: the slot is a hash of (host, DSCP); a slot
@@ -15,12 +15,12 @@
 
 #define ZH_MAP_NEXTHOPS "zh_nexthops"
 #define ZH_NH_SLOTS     256
-#define ZH_NH_TTL_NS    (100ULL * 1000 * 1000) /* 100 ms */
+#define ZH_NH_TTL_MS    100
 
 struct zh_nexthop_entry {
 	ZH_IPV4(host_ip);  /* remote host (network order); 0: the slot is empty */
 	__u32 ifindex;     /* egress interface, as the FIB answered */
-	__u64 expires_ns;  /* bpf_ktime_get_coarse_ns() from which it is stale */
+	__u64 expires;     /* jiffies (bpf_jiffies64()) from which it is stale */
 	__u8 dmac[6];      /* next-hop MAC */
 	__u8 smac[6];      /* the egress interface's MAC */
 	__u16 mtu;         /* the egress interface's MTU */

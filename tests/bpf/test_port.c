@@ -417,7 +417,7 @@ static int nexthop_entries(struct fixture *f, struct zh_nexthop_entry *out)
 }
 
 /* Change HOST2's entry on every CPU that holds it. */
-static void nexthop_patch(struct fixture *f, uint64_t expires_ns, uint16_t mtu)
+static void nexthop_patch(struct fixture *f, uint64_t expires, uint16_t mtu)
 {
 	struct zh_nexthop_entry vals[f->ncpu];
 	__u32 slot = zh_nexthop_slot(pkt_addr(HOST2), 0);
@@ -427,7 +427,7 @@ static void nexthop_patch(struct fixture *f, uint64_t expires_ns, uint16_t mtu)
 		fail_msg("zh_nexthops lookup: %s", strerror(errno));
 	for (c = 0; c < f->ncpu; c++)
 		if (vals[c].host_ip == pkt_addr(HOST2)) {
-			vals[c].expires_ns = expires_ns;
+			vals[c].expires = expires;
 			vals[c].mtu = mtu;
 		}
 	if (bpf_map_update_elem(f->nexthops_fd, &slot, vals, BPF_ANY))
@@ -443,7 +443,7 @@ static void want_outer_macs(struct result *r, const char *what, const uint8_t *d
 }
 
 /* A successful FIB lookup is remembered per CPU in zh_nexthops for
- * ZH_NH_TTL_NS: later packets to the same host take the outer MACs and the
+ * ZH_NH_TTL_MS: later packets to the same host take the outer MACs and the
  * egress from there (even when the FIB would now answer otherwise), an
  * expired entry is looked up again, and a cached egress MTU is enforced as
  * the FIB does (drop_fib).
@@ -475,7 +475,7 @@ static void test_port_next_hop_cache(void **state)
 	assert_int_equal(e.ifindex, f->ifindex[DEV_UPL]);
 	assert_int_equal(e.mtu, 1500);
 	assert_int_equal(e.dscp, 0);
-	assert_true(e.expires_ns > 0);
+	assert_true(e.expires > 0);
 
 	/* Forwarding off: the FIB would answer FWD_DISABLED, but the entry
 	 * is fresh, so the packet still gets the cached MACs.
