@@ -80,6 +80,8 @@ BINS        := $(BUILD)/zerohop $(if $(wildcard agent/main.c),$(BUILD)/zerohop-a
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS   := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
 TEST_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+# tests/tools/: helper programs for the e2e tests, linked with libzhctl.a.
+TEST_TOOLS  := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 
 .PHONY: all deps check test tests demo bench bench-build install clean help
 
@@ -193,7 +195,12 @@ $(BUILD)/tests/%: tests/bpf/%.c $(wildcard tests/bpf/*.h) $(LIBZH) $(BPF_SKELS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ZH_CFLAGS) $< $(LIBZH) $(TEST_LIBS) $(LDLIBS) -o $@
 
-tests: $(BINS) $(UNIT_TESTS) $(BPF_TESTS)
+$(BUILD)/tests/tools/%: tests/tools/%.c $(LIBCTL) $(wildcard controller/*.h)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ZH_CFLAGS) $< $(LIBCTL) $(LDLIBS) -o $@
+
+tests: $(BINS) $(UNIT_TESTS) $(BPF_TESTS) $(TEST_TOOLS)
 
 # Native suites, then the kernel matrix (vm-tests/run) in one summary.
 check: deps

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* A client for etcd v3's JSON gateway (/v3/kv/range, /v3/kv/txn,
- * /v3/watch, /v3/auth/*) over libcurl and json-c. Keys and values are
+ * /v3/watch, /v3/auth/authenticate) over libcurl and json-c. Keys and values are
  * base64 on the wire; this API takes and gives raw bytes.
  *
  * Two ways to use it:
