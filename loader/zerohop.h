@@ -160,4 +160,65 @@ const char *zh_counter_help(unsigned int id);
 /* Per-CPU counters summed over CPUs. */
 int zh_counters_read(const char *instance, struct zh_counter out[ZH_CNT_MAX]);
 
+/* --- batched map access (for zerohop-agent) ------------------------------ */
+
+/* One opened map and what the kernel says about it. batch is learnt on
+ * first use: 1 when the kernel takes batched updates/deletes on this map,
+ * -1 when it does not (then every element goes on its own).
+ */
+struct zh_map_fd {
+	int fd;                        /* -1: not open */
+	char name[16];
+	uint32_t type;
+	uint32_t key_size;
+	uint32_t value_size;
+	uint32_t max_entries;
+	int batch;
+	uint64_t syscalls;             /* update/delete system calls made */
+};
+
+/* The maps of an instance that programming writes, opened once. */
+struct zh_maps {
+	char dir[PATH_MAX];            /* "" when made from fds */
+	struct zh_config cfg;
+	struct zh_map_fd endpoints;
+	struct zh_map_fd routes;
+	struct zh_map_fd ports;
+	struct zh_map_fd ifaces;
+};
+
+/* Open the maps of an attached instance in this netns (logs why not). */
+int zh_maps_open(const char *instance, struct zh_maps *m);
+/* The same over maps the caller made (tests): the fds are dup'ed. Any fd
+ * may be -1 (that map is then not available).
+ */
+int zh_maps_from_fds(struct zh_maps *m, int endpoints, int routes, int ports, int ifaces);
+void zh_maps_close(struct zh_maps *m);
+/* Take over fd (dup'ed) and read its type and sizes. */
+int zh_map_fd_init(struct zh_map_fd *m, int fd);
+void zh_map_fd_close(struct zh_map_fd *m);
+
+/* Called for an element that could not be written: its index in the
+ * arrays and -errno (-E2BIG: the map is full).
+ */
+typedef void (*zh_map_err_cb)(uint32_t index, int err, void *ctx);
+
+/* Write n elements (keys and values packed at key_size / value_size),
+ * BPF_ANY, in batches where the map type allows, else one by one. A
+ * failing element is reported through err_cb (may be NULL) and the rest
+ * is still written. Returns how many were written.
+ */
+uint32_t zh_map_update_many(struct zh_map_fd *m, const void *keys, const void *vals, uint32_t n,
+			    zh_map_err_cb err_cb, void *ctx);
+/* Delete n keys the same way; a key that is not there is no error (and
+ * not counted). */
+uint32_t zh_map_delete_many(struct zh_map_fd *m, const void *keys, uint32_t n,
+			    zh_map_err_cb err_cb, void *ctx);
+/* Every element (batched lookups where the map type allows, else
+ * get_next_key): cb returns 0 to go on. 0 or -errno (or cb's value).
+ */
+int zh_map_iterate(struct zh_map_fd *m, zh_entry_cb cb, void *ctx);
+/* Id of the TC program on a port of the instance (0: none attached). */
+uint32_t zh_maps_port_prog_id(const struct zh_maps *m, uint32_t ifindex);
+
 #endif /* ZEROHOP_H */
