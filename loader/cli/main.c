@@ -18,6 +18,7 @@ static const struct cli_cmd commands[] = {
 	{"show", cmd_show, "show ports, endpoints, routes or counters"},
 	{"status", cmd_status, "show interfaces, programs, maps, features, counters"},
 	{"detach", cmd_detach, "detach an instance and remove its pins"},
+	{"apply", cmd_apply, "write an intent file's networks, hosts and ports to etcd"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
