@@ -4,7 +4,8 @@
 # land under /zerohop/v1/ exactly as docs/controller-api.md shows them; a
 # re-apply writes nothing; a changed file writes only what changed; an
 # invalid file lists every error and writes nothing; --delete removes the
-# file's keys and nothing else; authentication and an unreachable etcd.
+# file's keys and nothing else; a file of 302 records goes in three
+# transactions; authentication and an unreachable etcd.
 #
 # etcd runs in namespace "srv" on 127.0.0.1 (tests/e2e/etcd.sh); apply and
 # etcdctl run there too.
@@ -122,6 +123,26 @@ expect_eq "only keys the file does not describe are left" "$(dump)" \
 out=$(apply -f "$EXAMPLE" --etcd "$EP" --delete 2>&1)
 expect_eq "a second delete finds nothing to remove" "${out##*: }" "0 removed, 7 already absent"
 etcd_ctl del --prefix /zerohop/v1/ >/dev/null
+
+# --- more than one transaction: 300 endpoints + network + host = 302 records
+{
+	printf '{"version": "v1", "networks": [{"name": "big", "vni": 7, "cidrs": ["10.8.0.0/16"], "endpoints": ['
+	for i in $(seq 1 300); do
+		printf '%s{"ip": "10.8.%d.%d", "mac": "02:00:00:08:%02x:%02x", "host": "far"}' \
+			"$([ "$i" = 1 ] || echo ,)" $((i / 200)) $((i % 200 + 1)) $((i / 256)) $((i % 256))
+	done
+	printf ']}], "hosts": [{"name": "far", "underlay": "198.18.0.9"}]}\n'
+} >"$T/big.json"
+rev0=$(revision)
+out=$(apply -f "$T/big.json" --etcd "$EP" 2>&1)
+expect_eq "302 records are applied" "$out" \
+	"applied 302 records (networks 1, endpoints 300, routes 0, hosts 1, ports 0) at revision $(revision): 302 written, 0 unchanged"
+# each etcd transaction is one revision: 128 + 128 + 46
+expect_eq "in three transactions of at most 128" "$(( $(revision) - rev0 ))" 3
+expect_eq "etcd holds all 302" "$(etcd_ctl get --prefix --keys-only /zerohop/v1/ | grep -c .)" 302
+out=$(apply -f "$T/big.json" --etcd "$EP" --delete 2>&1)
+expect_eq "and --delete removes all 302" "${out##*: }" "302 removed, 0 already absent"
+expect_eq "nothing is left" "$(dump)" ""
 
 # --- usage errors (exit 2)
 for args in "--etcd $EP" "-f $EXAMPLE" "-f $EXAMPLE --etcd $EP --user root" \
