@@ -410,6 +410,11 @@ static int setup_easy(struct zh_etcd *e, CURL *h, size_t ep, const char *path, c
 	snprintf(url, sizeof(url), "%s%s", e->eps[ep], path);
 	l = curl_slist_append(NULL, "Content-Type: application/json");
 	n = l ? curl_slist_append(l, "Expect:") : NULL;
+	/* gRPC metadata hasleader=true (clientv3's WithRequireLeader): a
+	 * member without a leader refuses requests and cancels our watch
+	 * ("etcdserver: no leader") instead of serving a stale, silent stream.
+	 */
+	n = n ? curl_slist_append(l, "Grpc-Metadata-Hasleader: true") : NULL;
 	if (n && e->token) {
 		n = asprintf(&auth, "Authorization: %s", e->token) >= 0 ? curl_slist_append(l, auth)
 									 : NULL;

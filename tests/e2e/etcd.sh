@@ -24,10 +24,11 @@
 # directory, and runs under `timeout $ETCD_MAX_SECONDS` (default 900) with
 # its pid in ZH_PIDS: lib.sh's EXIT trap stops it and removes the data.
 #
-# Set ETCD_USER=user:password once auth is enabled so etcd_ctl and
-# etcd_leader authenticate. ETCD_SCHEME=https plus etcd TLS flags as
-# ETCD_ARGS... of etcd_start gives TLS members (etcd_ctl then needs
-# ETCD_CTL_ARGS="--cacert ...").
+# Set ETCD_USER=user:password once auth is enabled so etcd_ctl,
+# etcd_leader and etcd_wait_healthy authenticate. TLS: ETCD_SCHEME=https
+# while calling etcd_start, etcd's TLS flags (--cert-file ...) as its
+# ETCD_ARGs, and ETCD_CTL_ARGS="--cacert F [--cert F --key F]" for etcdctl
+# (see test_etcd_client.sh).
 
 ETCD_BIN=${ETCD_BIN:-etcd}
 ETCDCTL_BIN=${ETCDCTL_BIN:-etcdctl}
@@ -37,7 +38,7 @@ ETCD_USER=${ETCD_USER:-}
 ETCD_CTL_ARGS=${ETCD_CTL_ARGS:-}
 ETCD_DIR=""
 ETCD_MEMBERS=()            # member names in start order
-declare -A ETCD_NS=() ETCD_ADDR=() ETCD_CPORT=() ETCD_PPORT=() ETCD_PID=() ETCD_CMD=()
+declare -A ETCD_NS=() ETCD_ADDR=() ETCD_CPORT=() ETCD_PPORT=() ETCD_PID=() ETCD_CMD=() ETCD_SCHEMES=()
 declare -A ETCD_USED_PORTS=()
 
 # etcd_require: skip the whole file when etcd or etcdctl is missing.
@@ -69,7 +70,7 @@ _etcd_free_port() {
 }
 
 # etcd_url NAME: the client URL of member NAME.
-etcd_url() { echo "$ETCD_SCHEME://${ETCD_ADDR[$1]}:${ETCD_CPORT[$1]}"; }
+etcd_url() { echo "${ETCD_SCHEMES[$1]}://${ETCD_ADDR[$1]}:${ETCD_CPORT[$1]}"; }
 
 # etcd_endpoints [NAME...]: comma-separated client URLs of NAMEs (default:
 # every member, in start order).
@@ -98,6 +99,7 @@ _etcd_prepare() {
 	cport=$(_etcd_free_port "$ns" "$addr") && pport=$(_etcd_free_port "$ns" "$addr") || {
 		echo "etcd member $name: no free port on $addr" >&2; return 1; }
 	ETCD_NS[$name]=$ns ETCD_ADDR[$name]=$addr ETCD_CPORT[$name]=$cport ETCD_PPORT[$name]=$pport
+	ETCD_SCHEMES[$name]=$ETCD_SCHEME
 	ETCD_MEMBERS+=("$name")
 }
 

@@ -146,6 +146,7 @@ expect_eq "watch lists then sees puts and deletes" \
 check "watch events carry ordered revisions" revisions_ordered "$T/w1"
 expect_eq "the watcher's state is the store's" "$(final_state "$T/w1")" "$(etcd_state /t/w/)"
 check "state up names the endpoint" grep -q "^state up $EP: " "$T/w1"
+check "zh_etcd_poll reports a ready extra fd" grep -qx "extra ready" "$T/w1"
 
 # Resume: etcd restarts; while the client cannot reach it, writes go on.
 tool txn-put /t/r/k1=1 >/dev/null
@@ -265,11 +266,68 @@ expect_eq "a blocking txn right after the leader died succeeds" "${out% revision
 wait_line "$T/w5" '^put /t/f/c=3' 1 60 && tap_ok "the watch goes on after the leader died" ||
 	tap_fail "the watch goes on after the leader died"
 etcd_restart "$leader" || bail "member $leader restarts"
+
+# Quorum lost under the watched member: it has no leader, and the watch
+# (which asks for one) must not sit on a silent stream.
+etcd_wait_healthy e1 e2 e3 --timeout 60 || bail "cluster healthy again"
+watched=$(etcd_member_of "$(sed -n 's/^state up \(https\?:\/\/[^ ]*\): .*/\1/p' "$T/w5" | tail -n1)")
+others=()
+for m in e1 e2 e3; do [ "$m" = "$watched" ] || others+=("$m"); done
+downs=$(grep -c '^state down' "$T/w5")
+etcd_kill "${others[0]}"; etcd_kill "${others[1]}"
+wait_line "$T/w5" '^state down .*no leader' 1 60 &&
+	tap_ok "a watch on a member that lost its leader reports 'no leader'" ||
+	tap_fail "a watch on a member that lost its leader reports 'no leader'"
+etcd_restart "${others[0]}" || bail "member ${others[0]} restarts"
+etcd_restart "${others[1]}" || bail "member ${others[1]} restarts"
+etcd_ctl put /t/f/d 4 >/dev/null
+wait_line "$T/w5" '^put /t/f/d=4' 1 60 && tap_ok "the watch goes on once the quorum is back" ||
+	tap_fail "the watch goes on once the quorum is back"
+expect_ge "it was down meanwhile" "$(grep -c '^state down' "$T/w5")" $((downs + 1))
 etcd_ctl put /t/f/end 1 >/dev/null
 wait_exit "$pid" 120; rc=$?
 expect_eq "cluster watch ends at /t/f/end" "$rc" 0
 expect_eq "one listing through both failures" "$(grep -c '^resync_begin' "$T/w5")" 1
 check "revisions stay ordered through the failovers" revisions_ordered "$T/w5"
 expect_eq "the watcher's state is the cluster's" "$(final_state "$T/w5")" "$(etcd_state /t/f/)"
+for m in e1 e2 e3; do etcd_kill "$m"; done
+
+# --- TLS ------------------------------------------------------------------------
+
+if command -v openssl >/dev/null; then
+	tls_cert() { # NAME CN EXT: a P-256 key and a certificate signed by the test CA
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$2" \
+			-keyout "$T/$1.key" -out "$T/$1.csr" 2>/dev/null &&
+			openssl x509 -req -in "$T/$1.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" \
+				-CAcreateserial -days 1 -out "$T/$1.crt" -extfile <(printf '%s\n' "$3") 2>/dev/null
+	}
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+		-subj /CN=zerohop-test-ca -keyout "$T/ca.key" -out "$T/ca.crt" 2>/dev/null &&
+		tls_cert srv 198.18.0.1 "subjectAltName=IP:198.18.0.1
+extendedKeyUsage=serverAuth,clientAuth" &&
+		tls_cert cli client "extendedKeyUsage=clientAuth" || bail "test certificates"
+	ETCD_CTL_ARGS="--cacert $T/ca.crt --cert $T/cli.crt --key $T/cli.key"
+	ETCD_SCHEME=https etcd_start srv tls 198.18.0.1 --cert-file "$T/srv.crt" --key-file "$T/srv.key" \
+		--trusted-ca-file "$T/ca.crt" --client-cert-auth || bail "etcd member tls starts"
+	EP=$(etcd_endpoints tls)
+	TLS=(--cacert "$T/ca.crt" --cert "$T/cli.crt" --key "$T/cli.key")
+	out=$(tool "${TLS[@]}" txn-put /t/tls/k=v)
+	expect_eq "put over TLS with a client certificate" "${out% revision*}" "applied 1"
+	expect_eq "get over TLS" "$(tool "${TLS[@]}" get /t/tls/k)" "v"
+	out=$(tool --cert "$T/cli.crt" --key "$T/cli.key" get /t/tls/k 2>&1); rc=$?
+	expect_eq "TLS without the CA: refused" "$rc" 1
+	check "TLS without the CA: the error names the endpoint" grep -q "^zh_etcd_tool: get: $EP: get /t/tls/k: " <<<"$out"
+	out=$(tool --cacert "$T/ca.crt" get /t/tls/k 2>&1); rc=$?
+	expect_eq "TLS without a client certificate: refused" "$rc" 1
+	WATCH_OPTS=("${TLS[@]}")
+	watch_bg pid "$T/w6" /t/tls/ --events 1 --timeout 60
+	WATCH_OPTS=()
+	wait_line "$T/w6" '^resync_end' || tap_fail "watch lists over TLS"
+	etcd_ctl put /t/tls/k2 v2 >/dev/null
+	wait_exit "$pid"; rc=$?
+	expect_eq "watch over TLS sees a put" "$rc:$(grep -c '^put /t/tls/k2=v2' "$T/w6")" "0:1"
+else
+	tap_skip "TLS: needs openssl to make test certificates"
+fi
 
 finish

@@ -19,7 +19,9 @@
  *                            puts of a listing) or a put of KEY; --dump
  *                            then prints the state the callbacks built as
  *                            "final KEY=VALUE" lines. Exit 1 on timeout
- *                            (default 30 s).
+ *                            (default 30 s). The first resync_end also
+ *                            writes to a pipe the loop polls as an extra
+ *                            fd: "extra ready" shows zh_etcd_poll saw it.
  *
  * Options: --endpoints URLS (default $ZH_ETCD_ENDPOINTS), --user U,
  * --password P, --cacert F, --cert F, --key F, --timeout-ms N.
@@ -32,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "etcd.h"
 
@@ -199,6 +202,7 @@ struct watcher {
 	long want_events;
 	const char *until_key;
 	bool done;
+	int pipe_w;                /* written once at the first resync_end */
 };
 
 static struct entry *find(struct watcher *w, const char *key, size_t len)
@@ -240,6 +244,12 @@ static void on_resync_end(int64_t rev, void *ctx)
 	}
 	w->in_resync = false;
 	printf("resync_end %lld\n", (long long)rev);
+	if (w->pipe_w >= 0) {
+		if (write(w->pipe_w, "x", 1) != 1)
+			printf("pipe write failed\n");
+		close(w->pipe_w);
+		w->pipe_w = -1;
+	}
 }
 
 static void on_event(const struct zh_kv *kv, void *ctx)
@@ -308,8 +318,10 @@ static int cmd_watch(struct zh_etcd *e, int argc, char **argv)
 		.event = on_event,
 		.state = on_state,
 	};
-	struct watcher w = { 0 };
+	struct watcher w = { .pipe_w = -1 };
+	struct pollfd extra = { .fd = -1, .events = POLLIN };
 	struct zh_etcd_loop *loop;
+	int pipefd[2];
 	struct zh_etcd_sub *sub;
 	double timeout_s = 30;
 	struct timespec t0, t;
@@ -332,6 +344,10 @@ static int cmd_watch(struct zh_etcd *e, int argc, char **argv)
 	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	if (pipe(pipefd))
+		return fail(NULL, -errno);
+	extra.fd = pipefd[0];
+	w.pipe_w = pipefd[1];
 	ret = zh_etcd_loop_new(&loop);
 	if (ret)
 		return fail(e, ret);
@@ -349,16 +365,27 @@ static int cmd_watch(struct zh_etcd *e, int argc, char **argv)
 			rc = 1;
 			break;
 		}
-		ret = zh_etcd_poll(loop, NULL, 0, 200);
+		ret = zh_etcd_poll(loop, &extra, extra.fd >= 0 ? 1 : 0, 200);
 		if (ret < 0) {
 			fprintf(stderr, "zh_etcd_tool: watch: poll: %s\n", strerror(-ret));
 			rc = 1;
 			break;
 		}
+		if (ret > 0 && (extra.revents & POLLIN)) {
+			char c;
+
+			printf("extra ready%s\n", read(extra.fd, &c, 1) == 1 ? "" : " (no data)");
+			close(extra.fd);
+			extra.fd = -1;
+		}
 	}
 	printf("revision %lld\n", (long long)zh_etcd_sub_revision(sub));
 	zh_etcd_unsubscribe(sub);
 	zh_etcd_loop_free(loop);
+	if (extra.fd >= 0)
+		close(extra.fd);
+	if (w.pipe_w >= 0)
+		close(w.pipe_w);
 	if (dump) {
 		qsort(w.entries, w.n, sizeof(*w.entries), cmp_entry);
 		for (i = 0; i < (int)w.n; i++)
