@@ -22,7 +22,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 BASE_PKGS=(
 	make gcc clang pkg-config libelf-dev zlib1g-dev libjson-c-dev libcurl4-openssl-dev
 	libcmocka-dev iproute2 iputils-ping jq util-linux procps tcpdump iperf3
-	gnuplot-nox netsniff-ng etcd-server etcd-client
+	gnuplot-nox netsniff-ng etcd-server etcd-client curl python3-prometheus-client
 )
 BPO_PKGS=(libbpf-dev bpftool linux-libc-dev)
 BPO_SUITE=bookworm-backports
