@@ -79,6 +79,12 @@ fi
 doc=$P/share/doc/zerohop
 check "example agent config installed" test -f "$doc/agent.example.json"
 check "example agent config is JSON" jq -e . "$doc/agent.example.json"
+if [ -x "$P/bin/zerohop-agent" ]; then
+	check "zerohop-agent --check accepts the example config" \
+		"$P/bin/zerohop-agent" --config "$doc/agent.example.json" --check
+else
+	tap_skip "zerohop-agent is not built: example config not checked by it"
+fi
 for f in README.md LICENSE metrics.md operations.md; do
 	check "docs: $f installed" test -f "$doc/$f"
 done
