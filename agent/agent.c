@@ -195,7 +195,7 @@ static void reconcile(struct zh_agent *a)
 {
 	uint64_t t0;
 
-	if (a->unsynced || zh_state_resyncing(a->state))
+	if (a->unsynced || zh_state_resyncing(a->state) || a->maps.endpoints.fd < 0)
 		return;
 	if (a->full_needed) {
 		a->full_needed = false;
@@ -459,12 +459,31 @@ static void on_signal(struct zh_agent *a)
 	}
 }
 
+/* Someone detached the instance under the agent: its maps are no longer
+ * the data plane's. Attach it again and write everything.
+ */
+static void instance_check(struct zh_agent *a)
+{
+	if (zh_instance_exists(a->cfg.instance))
+		return;
+	pr_warn("instance '%s' was detached; attaching it again\n", a->cfg.instance);
+	zh_maps_close(&a->maps);
+	if (datapath_up(a)) {
+		zh_agent_stats_error(&a->stats, ZH_AERR_map_update,
+				     "instance '%s' was detached and could not be attached again",
+				     a->cfg.instance);
+		return;
+	}
+	a->full_needed = true;
+}
+
 static void on_tick(struct zh_agent *a)
 {
 	uint64_t expirations;
 
 	while (read(a->timer_fd, &expirations, sizeof(expirations)) > 0)
 		;
+	instance_check(a);
 	zh_reconcile_tick(a->rec, zh_now_ns() / 1000000);
 	if (a->file)
 		zh_src_file_tick(a->file);

@@ -136,6 +136,11 @@ wait_until "p3 is no port of h2 any more" not_port "$I2" p3
 ov_noping "vm1 no longer reaches vm3" vm1 10.0.0.13
 expect_eq "h1 keeps vm2's endpoint" "$(ep "$I1" 10.0.0.12)" 198.18.0.2
 
+# --- the instance detached under the agent: attached and programmed again --
+zh h2 detach --instance "$I2" >/dev/null
+wait_until "after zerohop detach on h2, its agent attaches it again" pings vm1 10.0.0.12
+check "h2's agent logs the re-attach" grep -qF "instance '$I2' was detached" "$T/h2.log"
+
 # --- kill -9 and restart under traffic: no loss, no reload ------------------
 prog_before=$(tc_ingress_id h1 p1 tc_port)
 up_before=$(tc_ingress_id h1 upl tc_uplink)
