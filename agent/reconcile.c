@@ -311,17 +311,6 @@ static struct actual_port *actual_by_ifindex(struct zh_reconciler *r, uint32_t i
 	return NULL;
 }
 
-/* Is (vni, ip) the endpoint of a port recorded in the maps? */
-static bool actual_local_key(struct zh_reconciler *r, const struct zh_ep_key *k)
-{
-	uint32_t i;
-
-	for (i = 0; i < r->n_ports; i++)
-		if (r->ports[i].port.vni == k->vni && r->ports[i].port.ip == k->ip)
-			return true;
-	return false;
-}
-
 static void actual_remove(struct zh_reconciler *r, struct actual_port *p)
 {
 	*p = r->ports[--r->n_ports];
@@ -724,12 +713,21 @@ int zh_reconcile_flush(struct zh_reconciler *r)
 		}
 	}
 
+	/* The ports' own addresses, for a quick "does a port hold it". */
+	vec_clear(&r->local_keys);
+	for (i = 0; i < r->n_ports; i++) {
+		struct zh_ep_key k = {.vni = r->ports[i].port.vni, .ip = r->ports[i].port.ip};
+
+		vec_push(&r->local_keys, &k);
+	}
+	qsort(r->local_keys.data, r->local_keys.n, sizeof(struct zh_ep_key), key_cmp);
+
 	zh_state_dirty(r->state, &d);
 	for (i = 0; i < d.n_eps; i++) {
 		const struct zh_ep_key *k = &d.eps[i];
 		unsigned int want = zh_state_endpoint(r->state, k, &ep, false);
 
-		if (actual_local_key(r, k))
+		if (bsearch(k, r->local_keys.data, r->local_keys.n, sizeof(*k), key_cmp))
 			continue; /* a port holds it */
 		if (want & ZH_WANT_REMOTE)
 			queue_ep(r, k, &ep);
