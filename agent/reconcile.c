@@ -729,10 +729,13 @@ int zh_reconcile_flush(struct zh_reconciler *r)
 
 		if (bsearch(k, r->local_keys.data, r->local_keys.n, sizeof(*k), key_cmp))
 			continue; /* a port holds it */
-		if (want & ZH_WANT_REMOTE)
-			queue_ep(r, k, &ep);
-		else
+		if (!(want & ZH_WANT_REMOTE)) {
 			vec_push(&r->ep_dels, k);
+			continue;
+		}
+		queue_ep(r, k, &ep);
+		if (r->ep_keys.n >= CHUNK)
+			written += write_eps(r);
 	}
 	for (i = 0; i < d.n_routes; i++) {
 		if (zh_state_route(r->state, &d.routes[i], &rt, false))
