@@ -284,6 +284,12 @@ static int datapath_up(struct zh_agent *a)
 				c->instance, a->maps.cfg.uplink_ifindex, c->uplink);
 			return -EBUSY;
 		}
+		if ((c->sizes.endpoints && c->sizes.endpoints != a->maps.endpoints.max_entries) ||
+		    (c->sizes.routes && c->sizes.routes != a->maps.routes.max_entries))
+			pr_warn("instance '%s' keeps its map sizes (%u endpoints, %u routes); detach "
+				"it to resize\n",
+				c->instance, a->maps.endpoints.max_entries,
+				a->maps.routes.max_entries);
 		adopt_mismatch(c, &a->maps.cfg, why, sizeof(why));
 		if (!why[0]) {
 			pr_info("adopted instance '%s' on %s as it is\n", c->instance, c->uplink);
@@ -292,6 +298,7 @@ static int datapath_up(struct zh_agent *a)
 		pr_info("instance '%s' runs with %s: re-attaching (atomic replace)\n", c->instance,
 			why);
 		zh_maps_close(&a->maps);
+		memset(&o.sizes, 0, sizeof(o.sizes)); /* the maps keep theirs */
 	}
 	err = zh_attach(&o, &res);
 	if (err)

@@ -6,8 +6,9 @@
 # invalid file is logged and the last state keeps forwarding; a port whose
 # interface appears after the agent started gets tc_port, and gets it again
 # when its VM comes back; kill -9 and restart under a ping stream loses no
-# packet and reloads no program; SIGTERM leaves the data plane forwarding;
-# a bad config is one line naming the field.
+# packet and reloads no program; a detached instance is attached again;
+# SIGTERM leaves the data plane forwarding; a config that changes the
+# router MAC re-attaches in place; a bad config is one line naming the field.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/overlay.sh"
 require_root
@@ -183,12 +184,21 @@ expect_eq "SIGTERM: the agent exits 0" "$rc" 0
 ov_ping "with h1's agent stopped, vm1 still reaches vm2" vm1 10.0.0.12
 check "the instance stays attached" test -e "$ZH_PINS/$I1/zh_config"
 
+# --- a config that changes how the instance runs: re-attached in place -----
+sed 's/"uplink": "upl"/"uplink": "upl", "attach": {"router_mac": "02:7a:00:00:aa:01"}/' \
+	"$T/h1.json" >"$T/h1-mac.json" && mv "$T/h1-mac.json" "$T/h1.json"
+agent_start h1
+router_mac_is() { [ "$(ov_router_mac h1 "$I1")" = 02:7a:00:00:aa:01 ]; }
+wait_until "a new router MAC in the config: the agent re-attaches the instance" router_mac_is
+check "the agent says why it re-attached" grep -qF "runs with another router MAC" "$T/h1.log"
+wait_until "after the re-attach vm1 reaches vm2" pings vm1 10.0.0.12
+
 # --- a bad config: one line naming the field, exit 1 ------------------------
-sed 's/"uplink": "upl"/"uplink": "upl", "attach": {"xdp_mode": "fast"}/' "$T/h1.json" >"$T/bad.json"
+sed 's/"uplink": "upl"/"uplink": "upl", "etcd": {"user": "u"}/' "$T/h1.json" >"$T/bad.json"
 out=$(nsexec h1 "$AGENT" --config "$T/bad.json" 2>&1)
 rc=$?
 expect_eq "a bad config exits 1" "$rc" 1
 expect_eq "a bad config is one line naming the field" "$out" \
-	"zerohop-agent: $T/bad.json: attach.xdp_mode: must be auto, native, generic or off"
+	"zerohop-agent: $T/bad.json: etcd.password: missing (a user needs password or password_file)"
 
 finish
