@@ -226,14 +226,18 @@ etcd_restart() {
 	_etcd_launch "$name" "$@" && etcd_wait_healthy "$name" --timeout 60
 }
 
-# etcd_leader: the name of the current leader among the live members
-# (empty and non-zero status when there is none).
+# etcd_leader: the name of the current leader among the live members;
+# waits up to 10 s for an election to settle (non-zero status when none).
 etcd_leader() {
-	local url n
-	url=$(etcd_ctl endpoint status -w json 2>/dev/null |
-		jq -r '.[] | select(.Status.leader == .Status.header.member_id) | .Endpoint' | head -n1)
-	for n in "${ETCD_MEMBERS[@]}"; do
-		[ "$(etcd_url "$n")" != "$url" ] || { echo "$n"; return 0; }
+	local url n i
+	for i in $(seq 1 50); do
+		url=$(etcd_ctl endpoint status -w json 2>/dev/null |
+			jq -r '.[] | select(.Status.leader == .Status.header.member_id) | .Endpoint' |
+			head -n1)
+		for n in "${ETCD_MEMBERS[@]}"; do
+			[ -z "$url" ] || [ "$(etcd_url "$n")" != "$url" ] || { echo "$n"; return 0; }
+		done
+		sleep 0.2
 	done
 	return 1
 }

@@ -66,6 +66,17 @@ wait_exit() {
 outage()  { ip -n "$ZH_PFX-cli" route add prohibit 198.18.0.1/32; }
 restore() { ip -n "$ZH_PFX-cli" route del prohibit 198.18.0.1/32; }
 
+# put_retry KEY VALUE: etcdctl put, again (up to 5 times) while an
+# election settles ("request timed out", "no leader").
+put_retry() {
+	local i
+	for i in 1 2 3 4 5; do
+		etcd_ctl put "$1" "$2" >/dev/null 2>&1 && return 0
+		sleep 1
+	done
+	etcd_ctl put "$1" "$2"
+}
+
 # final_state OUT: the "final" lines of a watch as KEY=VALUE, sorted.
 final_state() { sed -n 's/^final //p' "$1" | LC_ALL=C sort; }
 # etcd_state PREFIX: etcd's own view as KEY=VALUE, sorted.
@@ -248,12 +259,12 @@ watched=$(etcd_member_of "$(sed -n 's/^state up \(https\?:\/\/[^ ]*\): .*/\1/p' 
 diag "watching member $watched"
 etcd_kill "$watched"
 wait_line "$T/w5" '^state down' || tap_fail "the watch notices its member died"
-etcd_ctl put /t/f/b 2 >/dev/null || tap_fail "write with $watched down"
+put_retry /t/f/b 2 || tap_fail "write with $watched down"
 wait_line "$T/w5" '^put /t/f/b=2' 1 60 && tap_ok "the watch fails over when its member dies" ||
 	tap_fail "the watch fails over when its member dies"
 now=$(sed -n 's/^state up \(https\?:\/\/[^ ]*\): .*/\1/p' "$T/w5" | tail -n1)
 check "it moved to another member" test "$now" != "$(etcd_url "$watched")"
-out=$(tool txn-put /t/f/blocking=1 2>&1)
+out=$(tool --timeout-ms 15000 txn-put /t/f/blocking=1 2>&1)
 expect_eq "a blocking txn with a member down succeeds" "${out% revision*}" "applied 1"
 
 etcd_restart "$watched" || bail "member $watched restarts"
@@ -280,11 +291,11 @@ wait_line "$T/w5" '^state down .*no leader' 1 60 &&
 	tap_fail "a watch on a member that lost its leader reports 'no leader'"
 etcd_restart "${others[0]}" || bail "member ${others[0]} restarts"
 etcd_restart "${others[1]}" || bail "member ${others[1]} restarts"
-etcd_ctl put /t/f/d 4 >/dev/null
+put_retry /t/f/d 4
 wait_line "$T/w5" '^put /t/f/d=4' 1 60 && tap_ok "the watch goes on once the quorum is back" ||
 	tap_fail "the watch goes on once the quorum is back"
 expect_ge "it was down meanwhile" "$(grep -c '^state down' "$T/w5")" $((downs + 1))
-etcd_ctl put /t/f/end 1 >/dev/null
+put_retry /t/f/end 1
 wait_exit "$pid" 120; rc=$?
 expect_eq "cluster watch ends at /t/f/end" "$rc" 0
 expect_eq "one listing through both failures" "$(grep -c '^resync_begin' "$T/w5")" 1
