@@ -52,6 +52,26 @@ static int iface_mtu(const char *ifname, uint32_t *mtu)
 	return err;
 }
 
+/* Is ifname a veth? (ethtool driver name; false when it cannot be read) */
+static bool iface_is_veth(const char *ifname)
+{
+	struct ethtool_drvinfo drv = {.cmd = ETHTOOL_GDRVINFO};
+	struct ifreq ifr;
+	bool veth = false;
+	int fd;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&drv;
+	if (!ioctl(fd, SIOCETHTOOL, &ifr))
+		veth = !strcmp(drv.driver, "veth");
+	close(fd);
+	return veth;
+}
+
 struct iface_list {
 	uint32_t ifindex[ZH_IFACES_MAX];
 	struct zh_iface rec[ZH_IFACES_MAX];
@@ -335,6 +355,15 @@ int zh_attach(const struct zh_attach_opts *o, struct zh_attach_result *res)
 			goto cleanup;
 		}
 	}
+
+	/* Auto on a veth uplink: no XDP, unless a running instance has it.
+	 * Native XDP on a veth cannot redirect to veth ports, copies every
+	 * skb and turns off GSO on the peer; generic XDP skips the redirected
+	 * skbs zerohop hosts send. Measured in docs/benchmarks.md.
+	 */
+	if (o->xdp == ZH_XDP_REQ_AUTO && (!existing || old.xdp_mode == ZH_XDP_OFF) &&
+	    iface_is_veth(o->uplink))
+		n_modes = 0;
 
 	cfg.underlay_ip = o->underlay_ip;
 	cfg.uplink_ifindex = ifindex;
