@@ -52,7 +52,7 @@ struct zh_reconciler {
 
 	/* failed writes, marked dirty again at retry_at */
 	struct vec retry_eps, retry_routes, retry_ports;
-	uint64_t retry_at, retry_backoff, now_ms;
+	uint64_t retry_at, retry_backoff; /* ms, CLOCK_MONOTONIC */
 
 	unsigned int logged; /* detailed failure lines in this pass */
 	unsigned int unlogged;
@@ -764,7 +764,6 @@ void zh_reconcile_tick(struct zh_reconciler *r, uint64_t now_ms)
 	uint32_t i;
 	bool any = r->retry_eps.n || r->retry_routes.n || r->retry_ports.n;
 
-	r->now_ms = now_ms;
 	if (!any) {
 		r->retry_backoff = RETRY_MIN_MS;
 		r->retry_at = 0;

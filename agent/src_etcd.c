@@ -16,7 +16,6 @@
 
 struct sub {
 	struct zh_src_etcd *src;
-	const char *what;
 	char prefix[ZH_NAME_MAX + 64];
 	unsigned int kinds;
 	struct zh_etcd_sub *sub;
@@ -135,9 +134,9 @@ int zh_src_etcd_open(struct zh_agent *a, struct zh_src_etcd **out)
 	if (!s)
 		return -ENOMEM;
 	s->a = a;
-	s->subs[0] = (struct sub){.src = s, .what = "networks", .kinds = ZH_KINDS_NETWORKS};
+	s->subs[0] = (struct sub){.src = s, .kinds = ZH_KINDS_NETWORKS};
 	snprintf(s->subs[0].prefix, sizeof(s->subs[0].prefix), ZH_KEY_ROOT "networks/");
-	s->subs[1] = (struct sub){.src = s, .what = "ports", .kinds = ZH_KINDS_HOST};
+	s->subs[1] = (struct sub){.src = s, .kinds = ZH_KINDS_HOST};
 	snprintf(s->subs[1].prefix, sizeof(s->subs[1].prefix), ZH_KEY_ROOT "hosts/%s/", c->host);
 	err = zh_etcd_open(&opts, &s->cli);
 	if (err) {
