@@ -425,7 +425,7 @@ int zh_agent_config_load(const char *path, struct zh_agent_config *c, char *err,
 	memset(c, 0, sizeof(*c));
 	if (!f) {
 		rc = -errno;
-		snprintf(err, errlen, "cannot read %s: %s", path, strerror(-rc));
+		snprintf(err, errlen, "cannot read: %s", strerror(-rc));
 		return rc;
 	}
 	do {
@@ -436,7 +436,7 @@ int zh_agent_config_load(const char *path, struct zh_agent_config *c, char *err,
 			if (cap > (1 << 20)) {
 				fclose(f);
 				free(buf);
-				snprintf(err, errlen, "%s: larger than 1 MiB", path);
+				snprintf(err, errlen, "larger than 1 MiB");
 				return -EFBIG;
 			}
 			nb = realloc(buf, cap);
@@ -452,7 +452,7 @@ int zh_agent_config_load(const char *path, struct zh_agent_config *c, char *err,
 	} while (n);
 	if (ferror(f)) {
 		rc = -EIO;
-		snprintf(err, errlen, "cannot read %s: %s", path, strerror(EIO));
+		snprintf(err, errlen, "cannot read: %s", strerror(EIO));
 		fclose(f);
 		free(buf);
 		return rc;

@@ -60,7 +60,7 @@ struct zh_agent_config {
  */
 int zh_agent_config_parse(const char *json, size_t len, struct zh_agent_config *c, char *err,
 			  size_t errlen);
-/* The same from a file ("cannot read FILE: reason" when it cannot). */
+/* The same from a file ("cannot read: reason" when it cannot). */
 int zh_agent_config_load(const char *path, struct zh_agent_config *c, char *err, size_t errlen);
 void zh_agent_config_free(struct zh_agent_config *c);
 
