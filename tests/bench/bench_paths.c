@@ -82,6 +82,7 @@
 #include "internal.h"
 #include "log.h"
 #include "pkt.h"
+#include "../../bpf/lib/nexthops.h"
 
 /* --- the private network (as tests/bpf/harness.h) ------------------------ */
 
@@ -108,7 +109,7 @@ static const char *const dev_names[DEV_MAX] = {"upl", "vm1", "vm2", "vm3"};
 static char pin_dir[PATH_MAX];
 static struct zh_loaded progs[ZH_PROG_KINDS];
 static uint32_t ifindex[DEV_MAX];
-static int stats_fd = -1, ncpu;
+static int stats_fd = -1, nexthops_fd = -1, ncpu;
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
@@ -215,6 +216,9 @@ static void load_programs(void)
 	stats_fd = zh_map_open(pin_dir, ZH_MAP_STATS);
 	if (stats_fd < 0)
 		die("cannot open zh_stats");
+	nexthops_fd = zh_map_open(pin_dir, ZH_MAP_NEXTHOPS);
+	if (nexthops_fd < 0)
+		die("cannot open zh_nexthops");
 	ncpu = libbpf_num_possible_cpus();
 	if (ncpu <= 0)
 		die("cannot count CPUs");
@@ -295,6 +299,7 @@ struct path {
 	int want_ret;
 	int counter;           /* the counter that names the path; -1: none */
 	bool same_output;      /* output == input: the repeat method is valid */
+	bool nh_cold;          /* empty zh_nexthops before every call (a cache miss) */
 	/* built */
 	uint8_t in[512];
 	uint32_t len;
@@ -319,12 +324,16 @@ static struct path paths[] = {
 	{.name = "local", .desc = "tc_port: same-host delivery (TTL-1, MACs, redirect)",
 	 .group = "local", .prog = PR_TC_PORT, .dev = DEV_VM1, .kind = IN_IP, .src = VM1_IP,
 	 .dst = VM2_IP, TC(REDIRECT), CNT(FWD_LOCAL)},
-	{.name = "encap_vxlan", .desc = "tc_port: VXLAN encap, FIB lookup, redirect",
+	{.name = "encap_vxlan", .desc = "tc_port: VXLAN encap, cached next hop, redirect",
 	 .group = "encap", .prog = PR_TC_PORT, .dev = DEV_VM1, .kind = IN_IP, .src = VM1_IP,
 	 .dst = "10.0.0.5", TC(REDIRECT), CNT(ENCAP_VXLAN)},
-	{.name = "encap_geneve", .desc = "tc_port: Geneve encap, FIB lookup, redirect",
+	{.name = "encap_geneve", .desc = "tc_port: Geneve encap, cached next hop, redirect",
 	 .group = "encap", .prog = PR_TC_PORT, .dev = DEV_VM1, .kind = IN_IP, .src = VM1_IP,
 	 .dst = "10.0.0.6", TC(REDIRECT), CNT(ENCAP_GENEVE)},
+	{.name = "encap_vxlan_miss",
+	 .desc = "tc_port: VXLAN encap with the next-hop cache empty: bpf_fib_lookup(), redirect",
+	 .group = "encap_miss", .prog = PR_TC_PORT, .dev = DEV_VM1, .kind = IN_IP, .src = VM1_IP,
+	 .dst = "10.0.0.5", TC(REDIRECT), CNT(ENCAP_VXLAN), .nh_cold = true},
 	{.name = "encap_peer", .desc = "tc_port: peering encap (the peer's VNI on the wire)",
 	 .group = "encap", .prog = PR_TC_PORT, .dev = DEV_VM3, .kind = IN_IP, .smac = VM3_MAC,
 	 .src = VM3_IP, .dst = "10.0.0.5", TC(REDIRECT), CNT(ENCAP_PEER)},
@@ -424,6 +433,18 @@ static bool is_xdp(enum prog p)
 	return p == PR_EMPTY_XDP || p == PR_XDP_UPLINK;
 }
 
+/* Empty HOST2's zh_nexthops slot on every CPU (outside the timed run). */
+static void nexthops_clear(void)
+{
+	static struct zh_nexthop_entry zero[1024];
+	__u32 slot = zh_nexthop_slot(pkt_addr(HOST2), 0);
+
+	if (ncpu > 1024)
+		die("too many CPUs for the zh_nexthops clearing buffer");
+	if (bpf_map_update_elem(nexthops_fd, &slot, zero, BPF_ANY))
+		die("zh_nexthops update: %s", strerror(errno));
+}
+
 /* One BPF_PROG_TEST_RUN: returns duration (ns per repeat); retval out. */
 static uint32_t run_once(const struct path *p, uint32_t repeat, int *retval, uint8_t *out,
 			 uint32_t *out_len)
@@ -436,6 +457,8 @@ static uint32_t run_once(const struct path *p, uint32_t repeat, int *retval, uin
 		o.ctx_in = &skb;
 		o.ctx_size_in = sizeof(skb);
 	}
+	if (p->nh_cold)
+		nexthops_clear();
 	if (bpf_prog_test_run_opts(prog_fd[p->prog], &o))
 		die("BPF_PROG_TEST_RUN of %s: %s", p->name, strerror(errno));
 	if (retval)
