@@ -17,6 +17,37 @@
 
 /* Enough linear bytes for Ethernet, IPv4 with options, and L4 ports. */
 #define PORT_PULL_LEN (14 + 60 + 20)
+/* What the program reads: Ethernet, IPv4 with its options, and the first
+ * 14 bytes of L4 (the ports; the TCP data offset). Without IPv4 options
+ * that is 48 bytes, which covers an Ethernet/IPv4 ARP frame (42) too.
+ */
+#define PORT_READ_LEN (14 + 20 + 14)
+
+/* Are the headers tc_port reads (or the whole frame, if shorter) linear?
+ * A TCP segment from a VM has exactly its headers in the linear part, often
+ * fewer than PORT_PULL_LEN bytes; pulling would copy payload out of the
+ * page frags for nothing.
+ */
+static __always_inline bool port_headers_linear(struct __sk_buff *skb)
+{
+	void *data = skb_data(skb), *data_end = skb_data_end(skb);
+	__u32 len = skb->len, need = PORT_READ_LEN;
+	struct ethhdr *eth = data;
+	__u8 *ver_ihl = data + ETH_HLEN;
+
+	if (need > len)
+		need = len;
+	if (data + need > data_end)
+		return false;
+	if ((void *)(ver_ihl + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	    (*ver_ihl & 0xf) <= 5)
+		return true;
+	/* IPv4 options move the ports. */
+	need = ETH_HLEN + (*ver_ihl & 0xf) * 4 + 14;
+	if (need > len)
+		need = len;
+	return data + need <= data_end;
+}
 
 struct tcp_doff {
 	__u16 ports[2];
@@ -109,7 +140,7 @@ int tc_port(struct __sk_buff *skb)
 	if (pull > skb->len)
 		pull = skb->len;
 	/* Pull only a frame whose headers are not all linear yet. */
-	if (skb_data(skb) + pull > skb_data_end(skb))
+	if (!port_headers_linear(skb))
 		bpf_skb_pull_data(skb, pull);
 
 	data = skb_data(skb);

@@ -21,13 +21,21 @@ int tc_uplink(struct __sk_buff *skb)
 	stats_count(ZH_CNT_TC_UPLINK_RX, skb->len);
 	if (pull > skb->len)
 		pull = skb->len;
-	/* Pull only a packet whose headers are not all linear yet. */
-	if (skb_data(skb) + pull > skb_data_end(skb))
-		bpf_skb_pull_data(skb, pull);
+	/* Parse what is linear. A valid tunnel packet whose headers are all
+	 * there (a GSO packet from a veth has them, and little more) needs no
+	 * pull; any other outcome on a packet that is not linear up to pull
+	 * bytes is decided again after pulling them, so that it never depends
+	 * on where the linear part ends. tunnel_parse() has no side effects.
+	 */
 	data = skb_data(skb);
 	data_end = skb_data_end(skb);
-
 	r = tunnel_parse(data, data_end, &t);
+	if (r && data + pull > data_end) {
+		bpf_skb_pull_data(skb, pull);
+		data = skb_data(skb);
+		data_end = skb_data_end(skb);
+		r = tunnel_parse(data, data_end, &t);
+	}
 	if (r == TUNNEL_PASS) {
 		stats_count(ZH_CNT_PASS_STACK, skb->len);
 		return TC_ACT_OK;
