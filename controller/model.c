@@ -41,9 +41,71 @@ const char *zh_rec_kind_name(enum zh_rec_kind kind)
 		return "host";
 	case ZH_REC_PORT:
 		return "port";
+	case ZH_REC_EXPORT:
+		return "export";
+	case ZH_REC_PEERING:
+		return "peering";
+	case ZH_REC_PUB_META:
+		return "published meta";
+	case ZH_REC_PUB_ENDPOINT:
+		return "published endpoint";
+	case ZH_REC_PUB_ROUTE:
+		return "published route";
+	case ZH_REC_EFFECTIVE:
+		return "effective route";
 	default:
 		return "other";
 	}
+}
+
+const char *zh_route_origin_name(unsigned int origin)
+{
+	switch (origin) {
+	case ZH_ORIGIN_LOCAL:
+		return "local";
+	case ZH_ORIGIN_PEER:
+		return "peer";
+	default:
+		return "?";
+	}
+}
+
+const char *zh_conflict_rule_name(unsigned int rule)
+{
+	switch (rule) {
+	case ZH_RULE_ONLY:
+		return "only";
+	case ZH_RULE_LOCAL:
+		return "local";
+	case ZH_RULE_PREFERENCE:
+		return "preference";
+	case ZH_RULE_NETWORK_ID:
+		return "network-id";
+	default:
+		return "?";
+	}
+}
+
+static const struct {
+	const char *name;
+	unsigned int bit;
+} protocol_names[] = {
+	{"tcp", ZH_PROTO_TCP},
+	{"udp", ZH_PROTO_UDP},
+	{"icmp", ZH_PROTO_ICMP},
+};
+
+const char *zh_protocols_str(unsigned int protocols, char *buf, size_t size)
+{
+	size_t i, o = 0;
+
+	if (size)
+		buf[0] = 0;
+	for (i = 0; i < sizeof(protocol_names) / sizeof(protocol_names[0]); i++)
+		if ((protocols & protocol_names[i].bit) && o < size)
+			o += snprintf(buf + o, size - o, "%s%s", o ? "," : "",
+				      protocol_names[i].name);
+	return buf;
 }
 
 /* --- error reporting ------------------------------------------------------- */
@@ -593,19 +655,27 @@ static int check_known_fields(struct report *r, json_object *o, const char *cons
 
 /* --- record values ------------------------------------------------------------ */
 
-/* "cidrs": required, 1..ZH_NET_CIDRS_MAX prefixes that do not overlap. */
-static int parse_cidrs(struct report *r, json_object *o, struct zh_rec_network *net)
+/* An array field of prefixes that do not overlap, min..max of them (min
+ * 0: optional). Returns 0 (also when absent and optional) or -EINVAL.
+ */
+static int parse_prefix_array(struct report *r, json_object *o, const char *field, size_t min,
+			      size_t max, struct zh_cidr *out, uint8_t *n_out)
 {
-	char f[32], a[INET_ADDRSTRLEN + 3];
+	char f[48], a[INET_ADDRSTRLEN + 3];
 	json_object *arr;
 	size_t i, j, n, before = r->n;
+	int ret;
 
-	net->n_cidrs = 0;
-	if (get_field(r, o, "cidrs", json_type_array, true, &arr) <= 0)
-		return -EINVAL;
+	*n_out = 0;
+	ret = get_field(r, o, field, json_type_array, min > 0, &arr);
+	if (ret <= 0)
+		return ret;
 	n = json_object_array_length(arr);
-	if (n == 0 || n > ZH_NET_CIDRS_MAX) {
-		reportf(r, "cidrs", "needs 1 to %d prefixes, got %zu", ZH_NET_CIDRS_MAX, n);
+	if (n < min || n > max) {
+		if (min)
+			reportf(r, field, "needs %zu to %zu prefixes, got %zu", min, max, n);
+		else
+			reportf(r, field, "at most %zu prefixes, got %zu", max, n);
 		return -EINVAL;
 	}
 	for (i = 0; i < n; i++) {
@@ -614,23 +684,29 @@ static int parse_cidrs(struct report *r, json_object *o, struct zh_rec_network *
 		const char *s;
 		size_t len;
 
-		snprintf(f, sizeof(f), "cidrs[%zu]", i);
+		snprintf(f, sizeof(f), "%s[%zu]", field, i);
 		if (json_object_get_type(v) != json_type_string) {
 			reportf(r, f, "expected a string, got %s", jtype_name(v));
 			continue;
 		}
 		if (string_of(r, f, v, &s, &len) || check_cidr(r, f, s, len, &c))
 			continue;
-		for (j = 0; j < net->n_cidrs; j++) {
-			if (cidrs_overlap(&c, &net->cidrs[j])) {
-				reportf(r, f, "%s overlaps %s", s, cidr_str(&net->cidrs[j], a));
+		for (j = 0; j < *n_out; j++) {
+			if (cidrs_overlap(&c, &out[j])) {
+				reportf(r, f, "%s overlaps %s", s, cidr_str(&out[j], a));
 				break;
 			}
 		}
-		if (j == net->n_cidrs)
-			net->cidrs[net->n_cidrs++] = c;
+		if (j == *n_out)
+			out[(*n_out)++] = c;
 	}
 	return r->n == before ? 0 : -EINVAL;
+}
+
+/* "cidrs": required, 1..ZH_NET_CIDRS_MAX prefixes that do not overlap. */
+static int parse_cidrs(struct report *r, json_object *o, struct zh_rec_network *net)
+{
+	return parse_prefix_array(r, o, "cidrs", 1, ZH_NET_CIDRS_MAX, net->cidrs, &net->n_cidrs);
 }
 
 /* {"vni":N,"cidrs":[..]} */
@@ -738,6 +814,307 @@ static int parse_port_value(struct report *r, json_object *o, struct zh_rec_port
 	return r->n == before ? 0 : -EINVAL;
 }
 
+/* --- peering values ------------------------------------------------------------ */
+
+/* "protocols": names from protocol_names, each once, at least one.
+ * Absent (optional): all. 0 or -EINVAL.
+ */
+static int parse_protocols(struct report *r, json_object *o, bool required, uint8_t *out)
+{
+	json_object *arr;
+	size_t i, j, n, before = r->n;
+	char f[32], q[QBUF];
+	int ret;
+
+	*out = ZH_PROTO_ALL;
+	ret = get_field(r, o, "protocols", json_type_array, required, &arr);
+	if (ret <= 0)
+		return ret;
+	n = json_object_array_length(arr);
+	if (n == 0) {
+		reportf(r, "protocols", "needs at least one of tcp, udp, icmp (leave it out for all)");
+		return -EINVAL;
+	}
+	*out = 0;
+	for (i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(arr, i);
+		const char *s;
+		size_t len;
+
+		snprintf(f, sizeof(f), "protocols[%zu]", i);
+		if (json_object_get_type(v) != json_type_string) {
+			reportf(r, f, "expected a string, got %s", jtype_name(v));
+			continue;
+		}
+		if (string_of(r, f, v, &s, &len))
+			continue;
+		for (j = 0; j < sizeof(protocol_names) / sizeof(protocol_names[0]); j++)
+			if (!strcmp(s, protocol_names[j].name))
+				break;
+		if (j == sizeof(protocol_names) / sizeof(protocol_names[0])) {
+			reportf(r, f, "unknown protocol %s (tcp, udp or icmp)",
+				quote(q, sizeof(q), s, len));
+			continue;
+		}
+		if (*out & protocol_names[j].bit) {
+			reportf(r, f, "protocol \"%s\" is listed twice", s);
+			continue;
+		}
+		*out |= protocol_names[j].bit;
+	}
+	if (r->n != before) {
+		*out = 0;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* {"prefixes"?,"protocols"?}. */
+static int parse_export_value(struct report *r, json_object *o, struct zh_rec_export *exp)
+{
+	size_t before = r->n;
+
+	parse_prefix_array(r, o, "prefixes", 0, ZH_EXPORT_PREFIXES_MAX, exp->prefixes,
+			   &exp->n_prefixes);
+	parse_protocols(r, o, false, &exp->protocols);
+	return r->n == before ? 0 : -EINVAL;
+}
+
+/* {"vni","prefixes","protocols"}: all required. */
+static int parse_meta_value(struct report *r, json_object *o, struct zh_rec_pub_meta *m)
+{
+	size_t before = r->n;
+
+	field_vni(r, o, "vni", &m->vni);
+	parse_prefix_array(r, o, "prefixes", 1, ZH_EXPORT_PREFIXES_MAX, m->scope.prefixes,
+			   &m->scope.n_prefixes);
+	parse_protocols(r, o, true, &m->scope.protocols);
+	return r->n == before ? 0 : -EINVAL;
+}
+
+/* An absolute path without control characters, shorter than size. */
+static int field_path(struct report *r, json_object *o, const char *f, char *out, size_t size)
+{
+	char q[QBUF];
+	const char *s;
+	size_t len, i;
+	int ret = field_str(r, o, f, false, &s, &len);
+
+	if (ret <= 0)
+		return ret;
+	for (i = 0; i < len && (unsigned char)s[i] >= 0x20 && s[i] != 0x7f; i++)
+		;
+	if (len == 0 || s[0] != '/' || i < len) {
+		reportf(r, f, "%s is not an absolute file path", quote(q, sizeof(q), s, len));
+		return -EINVAL;
+	}
+	if (len >= size) {
+		reportf(r, f, "path longer than %zu characters", size - 1);
+		return -EINVAL;
+	}
+	memcpy(out, s, len + 1);
+	return 1;
+}
+
+/* An etcd client URL as zh_etcd_open takes it: http://h:p, https://h:p or
+ * h:p; printable, no space, ',', '"' or '\'.
+ */
+static bool url_ok(const char *s, size_t len)
+{
+	const char *sep;
+	size_t i;
+
+	if (len == 0 || len > 255)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = s[i];
+
+		if (c <= 0x20 || c >= 0x7f || c == ',' || c == '"' || c == '\\')
+			return false;
+	}
+	sep = strstr(s, "://");
+	if (sep && strncmp(s, "http://", 7) && strncmp(s, "https://", 8))
+		return false;
+	return !sep || (size_t)(sep - s) + 3 < len;
+}
+
+/* "peer_shard": URLs, joined with ',' into out. */
+static int parse_peer_shard(struct report *r, json_object *o, char out[ZH_PEER_SHARD_MAX])
+{
+	json_object *arr;
+	size_t i, n, o_len = 0, before = r->n;
+	char f[32], q[QBUF];
+	int ret;
+
+	out[0] = 0;
+	ret = get_field(r, o, "peer_shard", json_type_array, false, &arr);
+	if (ret <= 0)
+		return ret;
+	n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(arr, i);
+		const char *s;
+		size_t len;
+
+		snprintf(f, sizeof(f), "peer_shard[%zu]", i);
+		if (json_object_get_type(v) != json_type_string) {
+			reportf(r, f, "expected a string, got %s", jtype_name(v));
+			continue;
+		}
+		if (string_of(r, f, v, &s, &len))
+			continue;
+		if (!url_ok(s, len)) {
+			reportf(r, f, "%s is not an etcd URL (http://host:port or https://host:port)",
+				quote(q, sizeof(q), s, len));
+			continue;
+		}
+		if (o_len + len + 1 >= ZH_PEER_SHARD_MAX) {
+			reportf(r, "peer_shard", "the URLs are longer than %d characters together",
+				ZH_PEER_SHARD_MAX - 1);
+			break;
+		}
+		o_len += snprintf(out + o_len, ZH_PEER_SHARD_MAX - o_len, "%s%s", o_len ? "," : "", s);
+	}
+	if (r->n != before) {
+		out[0] = 0;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* {"peer_shard"?,"grant","preference"?,"user"?,"password_file"?,
+ *  "peer_user"?,"peer_password_file"?}; p->peer comes from the key (or
+ * the intent).
+ */
+static int parse_peering_value(struct report *r, json_object *o, struct zh_rec_peering *p)
+{
+	size_t before = r->n;
+	json_object *v;
+	int has_user, has_file, has_puser, has_pfile;
+
+	parse_peer_shard(r, o, p->peer_shard);
+	field_name(r, o, "grant", true, "export policy", p->grant);
+	p->preference = ZH_PREFERENCE_DEFAULT;
+	if (get_field(r, o, "preference", json_type_int, false, &v) > 0) {
+		int64_t pref = json_object_get_int64(v);
+
+		if (pref < 0 || pref > ZH_PREFERENCE_MAX)
+			reportf(r, "preference", "%lld out of range 0..%d", (long long)pref,
+				ZH_PREFERENCE_MAX);
+		else
+			p->preference = pref;
+	}
+	has_user = field_name(r, o, "user", false, "user", p->user);
+	has_file = field_path(r, o, "password_file", p->password_file, sizeof(p->password_file));
+	has_puser = field_name(r, o, "peer_user", false, "user", p->peer_user);
+	has_pfile = field_path(r, o, "peer_password_file", p->peer_password_file,
+			       sizeof(p->peer_password_file));
+	if (has_user > 0 && has_file == 0)
+		reportf(r, "password_file", "required with \"user\"");
+	if (has_file > 0 && has_user == 0)
+		reportf(r, "user", "required with \"password_file\"");
+	if (has_puser > 0 && has_pfile == 0)
+		reportf(r, "peer_password_file", "required with \"peer_user\"");
+	if (has_pfile > 0 && has_puser == 0)
+		reportf(r, "peer_user", "required with \"peer_password_file\"");
+	return r->n == before ? 0 : -EINVAL;
+}
+
+static int field_enum(struct report *r, json_object *o, const char *f, const char *what,
+		      const char *(*name)(unsigned int), unsigned int first, unsigned int last,
+		      uint8_t *out)
+{
+	char q[QBUF];
+	const char *s;
+	size_t len;
+	unsigned int v;
+	int ret = field_str(r, o, f, true, &s, &len);
+
+	if (ret <= 0)
+		return -EINVAL;
+	for (v = first; v <= last; v++) {
+		if (!strcmp(s, name(v))) {
+			*out = v;
+			return 1;
+		}
+	}
+	reportf(r, f, "unknown %s %s", what, quote(q, sizeof(q), s, len));
+	return -EINVAL;
+}
+
+/* One origin of an effective route: {"origin","network","vni",
+ * "preference"?, route fields, "rule"}.
+ */
+static int parse_eff_route(struct report *r, json_object *o, struct zh_eff_route *er)
+{
+	struct zh_rec_route rt = {0};
+	size_t before = r->n;
+	json_object *v;
+
+	field_enum(r, o, "origin", "origin (local or peer)", zh_route_origin_name,
+		   ZH_ORIGIN_LOCAL, ZH_ORIGIN_PEER, &er->origin);
+	field_name(r, o, "network", true, "network", er->network);
+	field_vni(r, o, "vni", &er->vni);
+	er->preference = 0;
+	if (get_field(r, o, "preference", json_type_int, false, &v) > 0) {
+		int64_t pref = json_object_get_int64(v);
+
+		if (pref < 0 || pref > ZH_PREFERENCE_MAX)
+			reportf(r, "preference", "%lld out of range 0..%d", (long long)pref,
+				ZH_PREFERENCE_MAX);
+		else
+			er->preference = pref;
+	}
+	parse_route_value(r, o, &rt, false);
+	er->drop = rt.drop;
+	er->encap = rt.encap;
+	memcpy(er->host, rt.host, sizeof(er->host));
+	er->host_ip = rt.host_ip;
+	field_enum(r, o, "rule", "rule (only, local, preference or network-id)",
+		   zh_conflict_rule_name, ZH_RULE_ONLY, ZH_RULE_NETWORK_ID, &er->rule);
+	return r->n == before ? 0 : -EINVAL;
+}
+
+/* The winner's fields, "losers"?: [..], "losers_omitted"?: N. */
+static int parse_effective_value(struct report *r, json_object *o, struct zh_rec_effective *eff)
+{
+	const char *obj = r->obj;
+	char path[QBUF + 32];
+	size_t before = r->n, i, n;
+	json_object *arr, *v;
+
+	parse_eff_route(r, o, &eff->winner);
+	eff->n_losers = 0;
+	eff->losers_omitted = 0;
+	if (get_field(r, o, "losers_omitted", json_type_int, false, &v) > 0) {
+		int64_t k = json_object_get_int64(v);
+
+		if (k < 0 || k > UINT32_MAX)
+			reportf(r, "losers_omitted", "%lld out of range", (long long)k);
+		else
+			eff->losers_omitted = k;
+	}
+	if (get_field(r, o, "losers", json_type_array, false, &arr) <= 0)
+		return r->n == before ? 0 : -EINVAL;
+	n = json_object_array_length(arr);
+	if (n > ZH_EFF_LOSERS_MAX) {
+		reportf(r, "losers", "at most %d, got %zu (the rest go in \"losers_omitted\")",
+			ZH_EFF_LOSERS_MAX, n);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		v = json_object_array_get_idx(arr, i);
+		snprintf(path, sizeof(path), "%s: losers[%zu]", obj, i);
+		r->obj = path;
+		if (json_object_get_type(v) != json_type_object)
+			reportf(r, NULL, "expected an object, got %s", jtype_name(v));
+		else if (!parse_eff_route(r, v, &eff->losers[eff->n_losers]))
+			eff->n_losers++;
+		r->obj = obj;
+	}
+	return r->n == before ? 0 : -EINVAL;
+}
+
 /* --- keys -------------------------------------------------------------------- */
 
 struct seg {
@@ -750,7 +1127,38 @@ static bool seg_is(const struct seg *g, const char *word)
 	return g->len == strlen(word) && !memcmp(g->s, word, g->len);
 }
 
-#define KEY_SEGS_MAX 5
+/* published/<net>/<policy>/routes/<addr>/<len> is the deepest. */
+#define KEY_SEGS_MAX 7
+
+/* The <ip> of a key: a unicast address. */
+static int key_ip(struct report *r, const struct seg *g, uint32_t *ip)
+{
+	char q[QBUF];
+
+	if (parse_ipv4(g->s, g->len, ip)) {
+		reportf(r, NULL, "%s is not an IPv4 address (a.b.c.d)", quote(q, sizeof(q), g->s, g->len));
+		return -EINVAL;
+	}
+	if (!ipv4_is_unicast(*ip)) {
+		reportf(r, NULL, "%.*s is not a unicast address", (int)g->len, g->s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The <addr>/<len> of a route key. */
+static int key_prefix(struct report *r, const struct seg *a, const struct seg *l, struct zh_cidr *c)
+{
+	if (parse_ipv4(a->s, a->len, &c->addr) || parse_prefix_len(l->s, l->len, &c->len)) {
+		reportf(r, NULL, "not a route key (routes/<a.b.c.d>/<0-32>)");
+		return -EINVAL;
+	}
+	if (c->addr & ~prefix_mask(c->len)) {
+		reportf(r, NULL, "prefix has host bits set");
+		return -EINVAL;
+	}
+	return 0;
+}
 
 int zh_key_parse(const char *key, size_t len, struct zh_record *rec, char *err, size_t errlen)
 {
@@ -761,7 +1169,7 @@ int zh_key_parse(const char *key, size_t len, struct zh_record *rec, char *err, 
 	size_t n = 0;
 
 	rec->kind = ZH_REC_OTHER;
-	rec->network[0] = rec->host[0] = 0;
+	rec->network[0] = rec->host[0] = rec->policy[0] = 0;
 	if (len < KEY_ROOT_LEN || memcmp(key, ZH_KEY_ROOT, KEY_ROOT_LEN))
 		return 0;
 	for (p = key + KEY_ROOT_LEN; n < KEY_SEGS_MAX; n++) {
@@ -792,29 +1200,14 @@ int zh_key_parse(const char *key, size_t len, struct zh_record *rec, char *err, 
 		}
 		if (n == 4) {
 			memset(&rec->ep, 0, sizeof(rec->ep));
-			if (parse_ipv4(g[3].s, g[3].len, &rec->ep.ip)) {
-				reportf(&r, NULL, "%s is not an IPv4 address (a.b.c.d)",
-					quote(q, sizeof(q), g[3].s, g[3].len));
+			if (key_ip(&r, &g[3], &rec->ep.ip))
 				goto bad;
-			}
-			if (!ipv4_is_unicast(rec->ep.ip)) {
-				reportf(&r, NULL, "%.*s is not a unicast address", (int)g[3].len,
-					g[3].s);
-				goto bad;
-			}
 			rec->kind = ZH_REC_ENDPOINT;
 			return 0;
 		}
 		memset(&rec->route, 0, sizeof(rec->route));
-		if (parse_ipv4(g[3].s, g[3].len, &rec->route.prefix.addr) ||
-		    parse_prefix_len(g[4].s, g[4].len, &rec->route.prefix.len)) {
-			reportf(&r, NULL, "not a route key (routes/<a.b.c.d>/<0-32>)");
+		if (key_prefix(&r, &g[3], &g[4], &rec->route.prefix))
 			goto bad;
-		}
-		if (rec->route.prefix.addr & ~prefix_mask(rec->route.prefix.len)) {
-			reportf(&r, NULL, "prefix has host bits set");
-			goto bad;
-		}
 		rec->kind = ZH_REC_ROUTE;
 		return 0;
 	}
@@ -839,6 +1232,68 @@ int zh_key_parse(const char *key, size_t len, struct zh_record *rec, char *err, 
 		memcpy(rec->port.ifname, g[3].s, g[3].len);
 		rec->port.ifname[g[3].len] = 0;
 		rec->kind = ZH_REC_PORT;
+		return 0;
+	}
+	if (seg_is(&g[0], "networks") && n == 4 &&
+	    (seg_is(&g[2], "exports") || seg_is(&g[2], "peerings"))) {
+		if (check_name(&r, NULL, "network", g[1].s, g[1].len, rec->network))
+			goto bad;
+		if (seg_is(&g[2], "exports")) {
+			memset(&rec->exp, 0, sizeof(rec->exp));
+			if (check_name(&r, NULL, "export policy", g[3].s, g[3].len, rec->policy))
+				goto bad;
+			rec->kind = ZH_REC_EXPORT;
+			return 0;
+		}
+		memset(&rec->peering, 0, sizeof(rec->peering));
+		if (check_name(&r, NULL, "network", g[3].s, g[3].len, rec->peering.peer))
+			goto bad;
+		if (!strcmp(rec->peering.peer, rec->network)) {
+			reportf(&r, NULL, "a network does not peer with itself");
+			goto bad;
+		}
+		rec->kind = ZH_REC_PEERING;
+		return 0;
+	}
+	if (seg_is(&g[0], "published") &&
+	    ((n == 4 && seg_is(&g[3], "meta")) || (n == 5 && seg_is(&g[3], "endpoints")) ||
+	     ((n == 5 || n == 6) && seg_is(&g[3], "routes")))) {
+		if (check_name(&r, NULL, "network", g[1].s, g[1].len, rec->network) ||
+		    check_name(&r, NULL, "export policy", g[2].s, g[2].len, rec->policy))
+			goto bad;
+		if (n == 4) {
+			memset(&rec->meta, 0, sizeof(rec->meta));
+			rec->kind = ZH_REC_PUB_META;
+			return 0;
+		}
+		if (seg_is(&g[3], "endpoints")) {
+			memset(&rec->ep, 0, sizeof(rec->ep));
+			if (key_ip(&r, &g[4], &rec->ep.ip))
+				goto bad;
+			rec->kind = ZH_REC_PUB_ENDPOINT;
+			return 0;
+		}
+		memset(&rec->route, 0, sizeof(rec->route));
+		if (n == 5) {
+			reportf(&r, NULL, "not a route key (routes/<a.b.c.d>/<0-32>)");
+			goto bad;
+		}
+		if (key_prefix(&r, &g[4], &g[5], &rec->route.prefix))
+			goto bad;
+		rec->kind = ZH_REC_PUB_ROUTE;
+		return 0;
+	}
+	if (seg_is(&g[0], "effective") && (n == 4 || n == 5) && seg_is(&g[2], "routes")) {
+		if (check_name(&r, NULL, "network", g[1].s, g[1].len, rec->network))
+			goto bad;
+		memset(&rec->eff, 0, sizeof(rec->eff));
+		if (n == 4) {
+			reportf(&r, NULL, "not a route key (routes/<a.b.c.d>/<0-32>)");
+			goto bad;
+		}
+		if (key_prefix(&r, &g[3], &g[4], &rec->eff.prefix))
+			goto bad;
+		rec->kind = ZH_REC_EFFECTIVE;
 		return 0;
 	}
 	return 0;
@@ -949,6 +1404,24 @@ int zh_record_parse(const char *key, size_t klen, const char *val, size_t vlen,
 	case ZH_REC_PORT:
 		ret = parse_port_value(&r, o, &rec->port);
 		break;
+	case ZH_REC_EXPORT:
+		ret = parse_export_value(&r, o, &rec->exp);
+		break;
+	case ZH_REC_PEERING:
+		ret = parse_peering_value(&r, o, &rec->peering);
+		break;
+	case ZH_REC_PUB_META:
+		ret = parse_meta_value(&r, o, &rec->meta);
+		break;
+	case ZH_REC_PUB_ENDPOINT:
+		ret = parse_endpoint_value(&r, o, &rec->ep, false);
+		break;
+	case ZH_REC_PUB_ROUTE:
+		ret = parse_route_value(&r, o, &rec->route, false);
+		break;
+	case ZH_REC_EFFECTIVE:
+		ret = parse_effective_value(&r, o, &rec->eff);
+		break;
 	default:
 		ret = 0;
 	}
@@ -960,12 +1433,272 @@ int zh_record_parse(const char *key, size_t klen, const char *val, size_t vlen,
 
 /* --- record format ------------------------------------------------------------ */
 
+/* An append-only string with an overflow flag. */
+struct sbuf {
+	char *b;
+	size_t size, o;
+	bool overflow;
+};
+
+static void __attribute__((format(printf, 2, 3))) sb_printf(struct sbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (sb->overflow)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(sb->b + sb->o, sb->size - sb->o, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sb->size - sb->o)
+		sb->overflow = true;
+	else
+		sb->o += n;
+}
+
+/* s as a JSON string (quotes, backslashes and control bytes escaped). */
+static void sb_json_str(struct sbuf *sb, const char *s)
+{
+	sb_printf(sb, "\"");
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\')
+			sb_printf(sb, "\\%c", c);
+		else if (c < 0x20)
+			sb_printf(sb, "\\u%04x", c);
+		else
+			sb_printf(sb, "%c", c);
+	}
+	sb_printf(sb, "\"");
+}
+
+static void sb_prefixes(struct sbuf *sb, const char *field, const struct zh_cidr *c, size_t n)
+{
+	char a[INET_ADDRSTRLEN + 3];
+	size_t i;
+
+	sb_printf(sb, "\"%s\":[", field);
+	for (i = 0; i < n; i++)
+		sb_printf(sb, "%s\"%s\"", i ? "," : "", cidr_str(&c[i], a));
+	sb_printf(sb, "]");
+}
+
+static void sb_protocols(struct sbuf *sb, unsigned int protocols)
+{
+	size_t i, k = 0;
+
+	sb_printf(sb, "\"protocols\":[");
+	for (i = 0; i < sizeof(protocol_names) / sizeof(protocol_names[0]); i++)
+		if (protocols & protocol_names[i].bit)
+			sb_printf(sb, "%s\"%s\"", k++ ? "," : "", protocol_names[i].name);
+	sb_printf(sb, "]");
+}
+
+static bool name_field_ok(const char *s, size_t size, bool optional)
+{
+	size_t len = strnlen(s, size);
+
+	return (optional && len == 0) || name_ok(s, len);
+}
+
+/* The fields of an effective route origin, without braces. */
+static int sb_eff_route(struct sbuf *sb, const struct zh_eff_route *er)
+{
+	char a[INET_ADDRSTRLEN];
+
+	if ((er->origin != ZH_ORIGIN_LOCAL && er->origin != ZH_ORIGIN_PEER) ||
+	    er->rule < ZH_RULE_ONLY || er->rule > ZH_RULE_NETWORK_ID ||
+	    !name_field_ok(er->network, sizeof(er->network), false) ||
+	    (!er->drop && !name_field_ok(er->host, sizeof(er->host), false)) ||
+	    er->preference > ZH_PREFERENCE_MAX)
+		return -EINVAL;
+	sb_printf(sb, "\"origin\":\"%s\",\"network\":\"%s\",\"vni\":%u",
+		  zh_route_origin_name(er->origin), er->network, er->vni);
+	if (er->origin == ZH_ORIGIN_PEER)
+		sb_printf(sb, ",\"preference\":%u", er->preference);
+	if (er->drop) {
+		sb_printf(sb, ",\"drop\":true");
+	} else {
+		sb_printf(sb, ",\"host\":\"%s\",\"host_ip\":\"%s\"", er->host,
+			  ipv4_str(er->host_ip, a));
+		if (er->encap)
+			sb_printf(sb, ",\"encap\":\"%s\"", encap_str(er->encap));
+	}
+	sb_printf(sb, ",\"rule\":\"%s\"", zh_conflict_rule_name(er->rule));
+	return 0;
+}
+
+/* Key and value of the peering kinds; -EINVAL for a record that is not
+ * valid (names, counts).
+ */
+static int format_peering_kinds(const struct zh_record *rec, char *key, size_t ksize,
+				struct sbuf *sb)
+{
+	char a[INET_ADDRSTRLEN];
+	size_t i;
+	int err;
+
+	if (!name_field_ok(rec->network, sizeof(rec->network), false))
+		return -EINVAL;
+	switch (rec->kind) {
+	case ZH_REC_EXPORT:
+		if (!name_field_ok(rec->policy, sizeof(rec->policy), false) ||
+		    rec->exp.n_prefixes > ZH_EXPORT_PREFIXES_MAX || !(rec->exp.protocols & ZH_PROTO_ALL))
+			return -EINVAL;
+		snprintf(key, ksize, ZH_KEY_ROOT "networks/%s/exports/%s", rec->network, rec->policy);
+		sb_printf(sb, "{");
+		if (rec->exp.n_prefixes) {
+			sb_prefixes(sb, "prefixes", rec->exp.prefixes, rec->exp.n_prefixes);
+			sb_printf(sb, ",");
+		}
+		sb_protocols(sb, rec->exp.protocols);
+		sb_printf(sb, "}");
+		return 0;
+	case ZH_REC_PEERING: {
+		const struct zh_rec_peering *p = &rec->peering;
+		const char *u;
+
+		if (!name_field_ok(p->peer, sizeof(p->peer), false) ||
+		    !strcmp(p->peer, rec->network) ||
+		    !name_field_ok(p->grant, sizeof(p->grant), false) ||
+		    !name_field_ok(p->user, sizeof(p->user), true) ||
+		    !name_field_ok(p->peer_user, sizeof(p->peer_user), true) ||
+		    p->preference > ZH_PREFERENCE_MAX ||
+		    strnlen(p->peer_shard, sizeof(p->peer_shard)) == sizeof(p->peer_shard) ||
+		    strnlen(p->password_file, sizeof(p->password_file)) == sizeof(p->password_file) ||
+		    strnlen(p->peer_password_file, sizeof(p->peer_password_file)) ==
+			    sizeof(p->peer_password_file))
+			return -EINVAL;
+		snprintf(key, ksize, ZH_KEY_ROOT "networks/%s/peerings/%s", rec->network, p->peer);
+		sb_printf(sb, "{");
+		if (p->peer_shard[0]) {
+			sb_printf(sb, "\"peer_shard\":[");
+			for (u = p->peer_shard; *u;) {
+				size_t n = strcspn(u, ",");
+
+				if (!url_ok(u, n))
+					return -EINVAL;
+				sb_printf(sb, "%s\"%.*s\"", u == p->peer_shard ? "" : ",", (int)n, u);
+				u += n;
+				if (*u == ',')
+					u++;
+			}
+			sb_printf(sb, "],");
+		}
+		sb_printf(sb, "\"grant\":\"%s\",\"preference\":%u", p->grant, p->preference);
+		if (p->user[0])
+			sb_printf(sb, ",\"user\":\"%s\"", p->user);
+		if (p->password_file[0]) {
+			sb_printf(sb, ",\"password_file\":");
+			sb_json_str(sb, p->password_file);
+		}
+		if (p->peer_user[0])
+			sb_printf(sb, ",\"peer_user\":\"%s\"", p->peer_user);
+		if (p->peer_password_file[0]) {
+			sb_printf(sb, ",\"peer_password_file\":");
+			sb_json_str(sb, p->peer_password_file);
+		}
+		sb_printf(sb, "}");
+		return 0;
+	}
+	case ZH_REC_PUB_META:
+		if (!name_field_ok(rec->policy, sizeof(rec->policy), false) ||
+		    !rec->meta.scope.n_prefixes ||
+		    rec->meta.scope.n_prefixes > ZH_EXPORT_PREFIXES_MAX ||
+		    !(rec->meta.scope.protocols & ZH_PROTO_ALL))
+			return -EINVAL;
+		snprintf(key, ksize, ZH_KEY_ROOT "published/%s/%s/meta", rec->network, rec->policy);
+		sb_printf(sb, "{\"vni\":%u,", rec->meta.vni);
+		sb_prefixes(sb, "prefixes", rec->meta.scope.prefixes, rec->meta.scope.n_prefixes);
+		sb_printf(sb, ",");
+		sb_protocols(sb, rec->meta.scope.protocols);
+		sb_printf(sb, "}");
+		return 0;
+	case ZH_REC_EFFECTIVE:
+		if (rec->eff.n_losers > ZH_EFF_LOSERS_MAX)
+			return -EINVAL;
+		snprintf(key, ksize, ZH_KEY_ROOT "effective/%s/routes/%s/%u", rec->network,
+			 ipv4_str(rec->eff.prefix.addr, a), rec->eff.prefix.len);
+		sb_printf(sb, "{");
+		err = sb_eff_route(sb, &rec->eff.winner);
+		if (err)
+			return err;
+		if (rec->eff.n_losers) {
+			sb_printf(sb, ",\"losers\":[");
+			for (i = 0; i < rec->eff.n_losers; i++) {
+				sb_printf(sb, "%s{", i ? "," : "");
+				err = sb_eff_route(sb, &rec->eff.losers[i]);
+				if (err)
+					return err;
+				sb_printf(sb, "}");
+			}
+			sb_printf(sb, "]");
+		}
+		if (rec->eff.losers_omitted)
+			sb_printf(sb, ",\"losers_omitted\":%u", rec->eff.losers_omitted);
+		sb_printf(sb, "}");
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* A published endpoint or route: the value of the network's own record,
+ * under published/<net>/<policy>/.
+ */
+static int format_published(const struct zh_record *rec, char **keyp, char **valp)
+{
+	struct zh_record own = *rec;
+	char key[256], *k, *v, *tail;
+	int err;
+
+	if (!name_field_ok(rec->policy, sizeof(rec->policy), false))
+		return -EINVAL;
+	own.kind = rec->kind == ZH_REC_PUB_ENDPOINT ? ZH_REC_ENDPOINT : ZH_REC_ROUTE;
+	err = zh_record_format(&own, &k, &v);
+	if (err)
+		return err;
+	/* .../networks/<net>/endpoints/<ip> -> .../published/<net>/<policy>/endpoints/<ip> */
+	tail = k + strlen(ZH_KEY_ROOT "networks/") + strlen(rec->network);
+	snprintf(key, sizeof(key), ZH_KEY_ROOT "published/%s/%s%s", rec->network, rec->policy, tail);
+	free(k);
+	k = strdup(key);
+	if (!k) {
+		free(v);
+		return -ENOMEM;
+	}
+	*keyp = k;
+	*valp = v;
+	return 0;
+}
+
 int zh_record_format(const struct zh_record *rec, char **keyp, char **valp)
 {
-	char key[256], val[2048], a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], m[18];
+	char key[256], val[4096], a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], m[18];
 	const struct zh_rec_route *rt = &rec->route;
+	struct sbuf sb = {.b = val, .size = sizeof(val)};
 	size_t o = 0, i;
 	char *k, *v;
+	int err;
+
+	switch (rec->kind) {
+	case ZH_REC_PUB_ENDPOINT:
+	case ZH_REC_PUB_ROUTE:
+		return format_published(rec, keyp, valp);
+	case ZH_REC_EXPORT:
+	case ZH_REC_PEERING:
+	case ZH_REC_PUB_META:
+	case ZH_REC_EFFECTIVE:
+		err = format_peering_kinds(rec, key, sizeof(key), &sb);
+		if (err)
+			return err;
+		if (sb.overflow)
+			return -EINVAL;
+		goto out;
+	default:
+		break;
+	}
 
 	switch (rec->kind) {
 	case ZH_REC_NETWORK:
@@ -1054,6 +1787,7 @@ int zh_record_format(const struct zh_record *rec, char **keyp, char **valp)
 	default:
 		return -EINVAL;
 	}
+out:
 	k = strdup(key);
 	v = strdup(val);
 	if (!k || !v) {
@@ -1160,6 +1894,8 @@ enum origin_kind {
 	AT_ENDPOINT,
 	AT_ROUTE,
 	AT_PORT,
+	AT_EXPORT,
+	AT_PEERING,
 };
 
 static uint64_t origin(enum origin_kind k, size_t i, size_t j)
@@ -1187,6 +1923,12 @@ static const char *origin_str(uint64_t o, char *buf, size_t size)
 	case AT_PORT:
 		snprintf(buf, size, "$.hosts[%zu].ports[%zu]", i, j);
 		break;
+	case AT_EXPORT:
+		snprintf(buf, size, "$.networks[%zu].exports[%zu]", i, j);
+		break;
+	case AT_PEERING:
+		snprintf(buf, size, "$.networks[%zu].peerings[%zu]", i, j);
+		break;
 	}
 	return buf;
 }
@@ -1211,6 +1953,7 @@ struct intent_state {
 	struct host_entry *hosts;
 	size_t n_nets, n_hosts;
 	struct hmap net_names, vnis, host_names, underlays, addrs, routes, ifnames;
+	struct hmap exports, peers, peer_users;
 	bool nomem;
 };
 
@@ -1314,7 +2057,8 @@ static const char *at(struct intent_state *st, uint64_t o)
 /* Phase 1: name, VNI and CIDRs of network i. */
 static void intent_network(struct intent_state *st, size_t i, json_object *o)
 {
-	static const char *const known[] = {"name", "vni", "cidrs", "endpoints", "routes", NULL};
+	static const char *const known[] = {"name",   "vni",	 "cidrs", "endpoints",
+					    "routes", "exports", "peerings", NULL};
 	struct net_entry *ne = &st->nets[i];
 	uint64_t old;
 	int ret;
@@ -1447,6 +2191,90 @@ static void intent_route(struct intent_state *st, size_t i, size_t j, json_objec
 			reportf(&st->r, "prefix",
 				"duplicate route %s in network \"%s\" (first at %s)",
 				cidr_str(p, c), ne->rec.network, at(st, old));
+	}
+	add_record(st, &rec);
+}
+
+/* Phase 3: export policy j of network i. */
+static void intent_export(struct intent_state *st, size_t i, size_t j, json_object *o)
+{
+	static const char *const known[] = {"name", "prefixes", "protocols", NULL};
+	struct net_entry *ne = &st->nets[i];
+	struct zh_record rec = {.kind = ZH_REC_EXPORT};
+	char c[INET_ADDRSTRLEN + 3], f[32];
+	json_object *name;
+	uint64_t old;
+	int ret, k, m;
+
+	check_known_fields(&st->r, o, known);
+	memcpy(rec.network, ne->rec.network, sizeof(rec.network));
+	if (field_name(&st->r, o, "name", true, "export policy", rec.policy) > 0 && ne->named) {
+		/* the JSON string outlives the map; rec.policy would not */
+		json_object_object_get_ex(o, "name", &name);
+		map_add(st, &st->exports, i, json_object_get_string(name), origin(AT_EXPORT, i, j),
+			&ret, &old);
+		if (ret == 1)
+			reportf(&st->r, "name",
+				"duplicate export policy \"%s\" in network \"%s\" (first at %s)",
+				rec.policy, ne->rec.network, at(st, old));
+	}
+	parse_export_value(&st->r, o, &rec.exp);
+	for (k = 0; ne->cidrs_ok && k < rec.exp.n_prefixes; k++) {
+		const struct zh_cidr *p = &rec.exp.prefixes[k];
+
+		for (m = 0; m < ne->rec.net.n_cidrs; m++)
+			if (p->len >= ne->rec.net.cidrs[m].len &&
+			    cidr_contains(&ne->rec.net.cidrs[m], p->addr))
+				break;
+		if (m == ne->rec.net.n_cidrs) {
+			snprintf(f, sizeof(f), "prefixes[%d]", k);
+			reportf(&st->r, f, "%s is outside the CIDRs of network \"%s\"",
+				cidr_str(p, c), ne->rec.network);
+		}
+	}
+	add_record(st, &rec);
+}
+
+/* Phase 3, after every export: peering j of network i. */
+static void intent_peering(struct intent_state *st, size_t i, size_t j, json_object *o)
+{
+	static const char *const known[] = {"peer",	  "peer_shard",	 "grant",
+					    "preference", "user",	 "password_file",
+					    "peer_user",  "peer_password_file", NULL};
+	struct net_entry *ne = &st->nets[i];
+	struct zh_record rec = {.kind = ZH_REC_PEERING};
+	struct zh_rec_peering *p = &rec.peering;
+	json_object *v;
+	uint64_t old;
+	int ret;
+
+	check_known_fields(&st->r, o, known);
+	memcpy(rec.network, ne->rec.network, sizeof(rec.network));
+	if (field_name(&st->r, o, "peer", true, "network", p->peer) > 0 && ne->named) {
+		if (!strcmp(p->peer, ne->rec.network)) {
+			reportf(&st->r, "peer", "a network does not peer with itself");
+		} else {
+			json_object_object_get_ex(o, "peer", &v);
+			map_add(st, &st->peers, i, json_object_get_string(v),
+				origin(AT_PEERING, i, j), &ret, &old);
+			if (ret == 1)
+				reportf(&st->r, "peer",
+					"duplicate peering with \"%s\" in network \"%s\" (first at %s)",
+					p->peer, ne->rec.network, at(st, old));
+		}
+	}
+	parse_peering_value(&st->r, o, p);
+	if (p->grant[0] && ne->named && !hmap_find(&st->exports, i, p->grant))
+		reportf(&st->r, "grant", "unknown export policy \"%s\" of network \"%s\"",
+			p->grant, ne->rec.network);
+	/* one etcd user per peering: removing one peering must not lock out another */
+	if (p->peer_user[0]) {
+		json_object_object_get_ex(o, "peer_user", &v);
+		map_add(st, &st->peer_users, 0, json_object_get_string(v),
+			origin(AT_PEERING, i, j), &ret, &old);
+		if (ret == 1)
+			reportf(&st->r, "peer_user", "user \"%s\" is already the peer_user of %s",
+				p->peer_user, at(st, old));
 	}
 	add_record(st, &rec);
 }
@@ -1592,6 +2420,8 @@ int zh_intent_parse(const char *json, size_t len, struct zh_intent *out, struct 
 	}
 	intent_children(st, nets, st->n_nets, "networks", "endpoints", intent_endpoint);
 	intent_children(st, nets, st->n_nets, "networks", "routes", intent_route);
+	intent_children(st, nets, st->n_nets, "networks", "exports", intent_export);
+	intent_children(st, nets, st->n_nets, "networks", "peerings", intent_peering);
 	intent_children(st, hosts, st->n_hosts, "hosts", "ports", intent_port);
 
 	if (st->nomem)
@@ -1613,6 +2443,9 @@ cleanup:
 	hmap_free(&st->addrs);
 	hmap_free(&st->routes);
 	hmap_free(&st->ifnames);
+	hmap_free(&st->exports);
+	hmap_free(&st->peers);
+	hmap_free(&st->peer_users);
 	free(st->nets);
 	free(st->hosts);
 	free(st);

@@ -155,18 +155,23 @@ static int held_cb(const struct zh_kv *kv, void *ctx)
 			hash_bytes(1, kv->value, kv->value_len));
 }
 
-/* "(networks 1, endpoints 2, routes 0, hosts 2, ports 2)" */
+/* "(networks 1, endpoints 2, routes 0, hosts 2, ports 2)", then exports
+ * and peerings when the file has any.
+ */
 static void kind_counts(const struct zh_intent *in, char *buf, size_t size)
 {
-	size_t count[ZH_REC_PORT + 1] = {0}, i, o = 0;
+	size_t count[ZH_REC_KINDS] = {0}, i, o = 0;
 	int k;
 
 	for (i = 0; i < in->n; i++)
-		if (in->recs[i].kind <= ZH_REC_PORT)
+		if (in->recs[i].kind < ZH_REC_KINDS)
 			count[in->recs[i].kind]++;
 	for (k = ZH_REC_NETWORK; k <= ZH_REC_PORT; k++)
 		o += snprintf(buf + o, size - o, "%s%ss %zu", k == ZH_REC_NETWORK ? "(" : ", ",
 			      zh_rec_kind_name(k), count[k]);
+	for (k = ZH_REC_EXPORT; k <= ZH_REC_PEERING; k++)
+		if (count[k])
+			o += snprintf(buf + o, size - o, ", %ss %zu", zh_rec_kind_name(k), count[k]);
 	snprintf(buf + o, size - o, ")");
 }
 

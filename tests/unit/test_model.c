@@ -82,12 +82,29 @@ static const struct key_case key_cases[] = {
 	{R "networks/blue/", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
 	{R "networks/blue/endpoints", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
 	{R "networks/blue/lbs/10.0.0.1:80/tcp", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
-	{R "networks/blue/exports/all", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
-	{R "networks/blue/peerings/red", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
+	{R "networks/blue/exports", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
+	{R "networks/blue/exports/all/x", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
+	{R "networks/blue/peerings/red/x", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
 	{R "networks/blue/endpoints/10.0.0.9/extra", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
 	{R "networks/blue/routes/10.9.0.0/16/x", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
-	{R "published/blue/all/endpoints/10.0.0.9", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
-	{R "effective/blue/routes/10.9.0.0/16", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
+	{R "published/blue", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
+	{R "published/blue/all", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
+	{R "published/blue/all/lbs/10.0.0.1:80/tcp", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
+	{R "published/blue/all/endpoints/10.0.0.9/x", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
+	{R "published/blue/all/routes/10.9.0.0/16/x", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
+	{R "effective/blue/endpoints/10.0.0.9", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
+	{R "effective/blue/routes/10.9.0.0/16/x", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
+	/* peering kinds */
+	{R "networks/blue/exports/web-only", 0, 0, ZH_REC_EXPORT, "blue", "web-only", NULL},
+	{R "networks/blue/peerings/red", 0, 0, ZH_REC_PEERING, "blue", "red", NULL},
+	{R "published/blue/all/meta", 0, 0, ZH_REC_PUB_META, "blue", "all", NULL},
+	{R "published/blue/all/endpoints/10.0.0.9", 0, 0, ZH_REC_PUB_ENDPOINT, "blue",
+	 "all 10.0.0.9", NULL},
+	{R "published/blue/all/routes/10.9.0.0/16", 0, 0, ZH_REC_PUB_ROUTE, "blue",
+	 "all 10.9.0.0/16", NULL},
+	{R "effective/blue/routes/10.9.0.0/16", 0, 0, ZH_REC_EFFECTIVE, "blue", "10.9.0.0/16",
+	 NULL},
+	{R "effective/blue/routes/0.0.0.0/0", 0, 0, ZH_REC_EFFECTIVE, "blue", "0.0.0.0/0", NULL},
 	{R "hosts/h1/ports", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
 	{R "hosts/h1/state", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
 	{R "a/b/c/d/e/f/g/h", 0, 0, ZH_REC_OTHER, NULL, NULL, NULL},
@@ -144,6 +161,31 @@ static const struct key_case key_cases[] = {
 	{R "hosts/h1/ports/a b", 0, -EINVAL, 0, NULL, NULL,
 	 "hosts/h1/ports/a b: \"a b\" is not a valid interface name (1-15 characters, no '/', "
 	 "':', space or control character)"},
+	{R "networks/blue/exports/Web", 0, -EINVAL, 0, NULL, NULL,
+	 "networks/blue/exports/Web: \"Web\" is not a valid export policy name "
+	 "([a-z0-9][a-z0-9._-]*, at most 63 characters)"},
+	{R "networks/blue/peerings/", 0, -EINVAL, 0, NULL, NULL,
+	 "networks/blue/peerings/: \"\" is not a valid network name ([a-z0-9][a-z0-9._-]*, at "
+	 "most 63 characters)"},
+	{R "networks/blue/peerings/blue", 0, -EINVAL, 0, NULL, NULL,
+	 "networks/blue/peerings/blue: a network does not peer with itself"},
+	{R "published/Blue/all/meta", 0, -EINVAL, 0, NULL, NULL,
+	 "published/Blue/all/meta: \"Blue\" is not a valid network name ([a-z0-9][a-z0-9._-]*, "
+	 "at most 63 characters)"},
+	{R "published/blue/-all/meta", 0, -EINVAL, 0, NULL, NULL,
+	 "published/blue/-all/meta: \"-all\" is not a valid export policy name "
+	 "([a-z0-9][a-z0-9._-]*, at most 63 characters)"},
+	{R "published/blue/all/endpoints/10.0.0.256", 0, -EINVAL, 0, NULL, NULL,
+	 "published/blue/all/endpoints/10.0.0.256: \"10.0.0.256\" is not an IPv4 address "
+	 "(a.b.c.d)"},
+	{R "published/blue/all/routes/10.9.0.0", 0, -EINVAL, 0, NULL, NULL,
+	 "published/blue/all/routes/10.9.0.0: not a route key (routes/<a.b.c.d>/<0-32>)"},
+	{R "published/blue/all/routes/10.9.0.1/16", 0, -EINVAL, 0, NULL, NULL,
+	 "published/blue/all/routes/10.9.0.1/16: prefix has host bits set"},
+	{R "effective/blue/routes/10.9.0.0", 0, -EINVAL, 0, NULL, NULL,
+	 "effective/blue/routes/10.9.0.0: not a route key (routes/<a.b.c.d>/<0-32>)"},
+	{R "effective/blue/routes/10.9.0.0/40", 0, -EINVAL, 0, NULL, NULL,
+	 "effective/blue/routes/10.9.0.0/40: not a route key (routes/<a.b.c.d>/<0-32>)"},
 	/* hostile bytes come out escaped */
 	{R "networks/a\x01\xff", 0, -EINVAL, 0, NULL, NULL,
 	 "networks/a\\x01\\xff: \"a\\x01\\xff\" is not a valid network name ([a-z0-9][a-z0-9._-]*, "
@@ -171,6 +213,25 @@ static void key_part(const struct zh_record *rec, char *buf, size_t size)
 		break;
 	case ZH_REC_PORT:
 		snprintf(buf, size, "%s", rec->port.ifname);
+		break;
+	case ZH_REC_EXPORT:
+	case ZH_REC_PUB_META:
+		snprintf(buf, size, "%s", rec->policy);
+		break;
+	case ZH_REC_PEERING:
+		snprintf(buf, size, "%s", rec->peering.peer);
+		break;
+	case ZH_REC_PUB_ENDPOINT:
+		inet_ntop(AF_INET, &rec->ep.ip, a, sizeof(a));
+		snprintf(buf, size, "%s %s", rec->policy, a);
+		break;
+	case ZH_REC_PUB_ROUTE:
+		inet_ntop(AF_INET, &rec->route.prefix.addr, a, sizeof(a));
+		snprintf(buf, size, "%s %s/%u", rec->policy, a, rec->route.prefix.len);
+		break;
+	case ZH_REC_EFFECTIVE:
+		inet_ntop(AF_INET, &rec->eff.prefix.addr, a, sizeof(a));
+		snprintf(buf, size, "%s/%u", a, rec->eff.prefix.len);
 		break;
 	default:
 		break;
@@ -201,8 +262,7 @@ static void test_key_parse_every_kind_and_hostile_keys(void **state)
 		if (rec.kind != c->kind)
 			fail_msg("case %zu (%s): kind %s, want %s", i, c->key,
 				 zh_rec_kind_name(rec.kind), zh_rec_kind_name(c->kind));
-		if (c->kind == ZH_REC_NETWORK || c->kind == ZH_REC_ENDPOINT ||
-		    c->kind == ZH_REC_ROUTE)
+		if (c->kind != ZH_REC_OTHER && c->kind != ZH_REC_HOST && c->kind != ZH_REC_PORT)
 			assert_string_equal(rec.network, c->name);
 		if (c->kind == ZH_REC_HOST || c->kind == ZH_REC_PORT)
 			assert_string_equal(rec.host, c->name);
@@ -255,11 +315,51 @@ static const struct rec_case rec_ok_cases[] = {
 	{"hosts/h1", "{'underlay':'198.18.0.1','networks':[],'encap':'geneve'}", NULL, NULL},
 	{"hosts/h1/ports/p1", "{'network':'blue','mac':'02:00:00:00:00:11','ip':'10.0.0.11'}", NULL,
 	 NULL},
+	/* peering kinds */
+	{"networks/blue/exports/web", "{'prefixes':['10.0.1.0/24','10.0.2.8/29'],'protocols':['tcp']}",
+	 NULL, NULL},
+	{"networks/blue/exports/all", "{}", "{'protocols':['tcp','udp','icmp']}", NULL},
+	{"networks/blue/exports/all", "{'prefixes':[],'protocols':['icmp','tcp']}",
+	 "{'protocols':['tcp','icmp']}", NULL},
+	{"networks/blue/exports/all", "{'prefixes':null,'protocols':null}",
+	 "{'protocols':['tcp','udp','icmp']}", NULL},
+	{"networks/blue/peerings/red", "{'grant':'web'}", "{'grant':'web','preference':100}", NULL},
+	{"networks/blue/peerings/red",
+	 "{'peer_shard':['http://198.18.0.202:23790','198.18.0.203:23790'],'grant':'web',"
+	 "'preference':0,'user':'blue-hosts','password_file':'/etc/zerohop/red.pw',"
+	 "'peer_user':'red-hosts','peer_password_file':'/etc/zerohop/blue-for-red.pw'}",
+	 NULL, NULL},
+	{"networks/blue/peerings/red",
+	 "{'grant':'web','preference':65535,'password_file':'/a b/\\\\x','user':'u'}",
+	 "{'grant':'web','preference':65535,'user':'u','password_file':'/a b/\\\\x'}", NULL},
+	{"published/blue/web/meta",
+	 "{'vni':100,'prefixes':['10.0.1.0/24'],'protocols':['udp','tcp']}",
+	 "{'vni':100,'prefixes':['10.0.1.0/24'],'protocols':['tcp','udp']}", NULL},
+	{"published/blue/web/endpoints/10.0.1.5", EP_OK, NULL, NULL},
+	{"published/blue/web/routes/10.0.1.128/25", "{'host':'h2','host_ip':'198.18.0.2'}", NULL,
+	 NULL},
+	{"published/blue/web/routes/10.0.1.0/26", "{'drop':true}", NULL, NULL},
+	{"effective/blue/routes/10.9.0.0/16",
+	 "{'origin':'local','network':'blue','vni':100,'host':'h2','host_ip':'198.18.0.2',"
+	 "'rule':'only'}", NULL, NULL},
+	{"effective/blue/routes/10.9.0.0/16",
+	 "{'origin':'peer','network':'red','vni':200,'preference':50,'drop':true,"
+	 "'rule':'preference','losers':[{'origin':'peer','network':'green','vni':300,"
+	 "'preference':10,'host':'g1','host_ip':'198.18.0.7','encap':'geneve',"
+	 "'rule':'preference'}],'losers_omitted':3}", NULL, NULL},
+	{"effective/blue/routes/0.0.0.0/0",
+	 "{'rule':'local','network':'blue','origin':'local','vni':100,'host':'h1',"
+	 "'host_ip':'198.18.0.1','preference':7,'losers':[]}",
+	 "{'origin':'local','network':'blue','vni':100,'host':'h1','host_ip':'198.18.0.1',"
+	 "'rule':'local'}", NULL},
 };
 
 #define EPK "networks/blue/endpoints/10.0.0.12"
 #define NETK "networks/blue"
 #define RTK "networks/blue/routes/10.9.0.0/16"
+#define EXK "networks/blue/exports/web"
+#define PEK "networks/blue/peerings/red"
+#define EFK "effective/blue/routes/10.9.0.0/16"
 
 static const struct rec_case rec_bad_cases[] = {
 	/* not JSON, or not an object */
@@ -367,6 +467,73 @@ static const struct rec_case rec_bad_cases[] = {
 	{"hosts/h1/ports/p1", "{'network':'','mac':'02:00:00:00:00:11','ip':'10.0.0.11'}", NULL,
 	 "hosts/h1/ports/p1: network: \"\" is not a valid network name ([a-z0-9][a-z0-9._-]*, at "
 	 "most 63 characters)"},
+	/* peering kinds */
+	{EXK, "{'prefixes':'10.0.1.0/24'}", NULL, EXK ": prefixes: expected an array, got a string"},
+	{EXK, "{'prefixes':['10.0.1.0/24','10.0.1.0/25']}", NULL,
+	 EXK ": prefixes[1]: 10.0.1.0/25 overlaps 10.0.1.0/24"},
+	{EXK, "{'prefixes':['10.0.1.1/24']}", NULL,
+	 EXK ": prefixes[0]: 10.0.1.1/24 has host bits set (the prefix is 10.0.1.0/24)"},
+	{EXK, "{'protocols':[]}", NULL,
+	 EXK ": protocols: needs at least one of tcp, udp, icmp (leave it out for all)"},
+	{EXK, "{'protocols':['tcp','sctp']}", NULL,
+	 EXK ": protocols[1]: unknown protocol \"sctp\" (tcp, udp or icmp)"},
+	{EXK, "{'protocols':['tcp','tcp']}", NULL,
+	 EXK ": protocols[1]: protocol \"tcp\" is listed twice"},
+	{EXK, "{'protocols':[6]}", NULL, EXK ": protocols[0]: expected a string, got an integer"},
+	{PEK, "{}", NULL, PEK ": grant: required field missing"},
+	{PEK, "{'grant':'Web'}", NULL,
+	 PEK ": grant: \"Web\" is not a valid export policy name ([a-z0-9][a-z0-9._-]*, at most "
+	     "63 characters)"},
+	{PEK, "{'grant':'web','preference':65536}", NULL,
+	 PEK ": preference: 65536 out of range 0..65535"},
+	{PEK, "{'grant':'web','preference':-1}", NULL, PEK ": preference: -1 out of range 0..65535"},
+	{PEK, "{'grant':'web','preference':'high'}", NULL,
+	 PEK ": preference: expected an integer, got a string"},
+	{PEK, "{'grant':'web','peer_shard':'http://a:1'}", NULL,
+	 PEK ": peer_shard: expected an array, got a string"},
+	{PEK, "{'grant':'web','peer_shard':['http://a:1,http://b:2']}", NULL,
+	 PEK ": peer_shard[0]: \"http://a:1,http://b:2\" is not an etcd URL (http://host:port or "
+	     "https://host:port)"},
+	{PEK, "{'grant':'web','peer_shard':['unix://x']}", NULL,
+	 PEK ": peer_shard[0]: \"unix://x\" is not an etcd URL (http://host:port or "
+	     "https://host:port)"},
+	{PEK, "{'grant':'web','user':'u'}", NULL, PEK ": password_file: required with \"user\""},
+	{PEK, "{'grant':'web','password_file':'/p'}", NULL,
+	 PEK ": user: required with \"password_file\""},
+	{PEK, "{'grant':'web','peer_user':'u'}", NULL,
+	 PEK ": peer_password_file: required with \"peer_user\""},
+	{PEK, "{'grant':'web','peer_password_file':'/p'}", NULL,
+	 PEK ": peer_user: required with \"peer_password_file\""},
+	{PEK, "{'grant':'web','user':'u','password_file':'relative/p'}", NULL,
+	 PEK ": password_file: \"relative/p\" is not an absolute file path"},
+	{PEK, "{'grant':'web','user':'U','password_file':'/p'}", NULL,
+	 PEK ": user: \"U\" is not a valid user name ([a-z0-9][a-z0-9._-]*, at most 63 "
+	     "characters)"},
+	{"published/blue/web/meta", "{'vni':100,'protocols':['tcp']}", NULL,
+	 "published/blue/web/meta: prefixes: required field missing"},
+	{"published/blue/web/meta", "{'vni':100,'prefixes':[],'protocols':['tcp']}", NULL,
+	 "published/blue/web/meta: prefixes: needs 1 to 16 prefixes, got 0"},
+	{"published/blue/web/meta", "{'vni':100,'prefixes':['10.0.1.0/24']}", NULL,
+	 "published/blue/web/meta: protocols: required field missing"},
+	{"published/blue/web/endpoints/10.0.1.5", "{'mac':'02:00:00:00:00:12','host':'h2'}", NULL,
+	 "published/blue/web/endpoints/10.0.1.5: host_ip: required field missing"},
+	{"published/blue/web/routes/10.0.1.0/24", "{}", NULL,
+	 "published/blue/web/routes/10.0.1.0/24: needs \"host\" (where the prefix is) or "
+	 "\"drop\": true"},
+	{EFK, "{'network':'blue','vni':100,'drop':true,'rule':'only'}", NULL,
+	 EFK ": origin: required field missing"},
+	{EFK, "{'origin':'remote','network':'blue','vni':100,'drop':true,'rule':'only'}", NULL,
+	 EFK ": origin: unknown origin (local or peer) \"remote\""},
+	{EFK, "{'origin':'local','network':'blue','vni':100,'drop':true,'rule':'best'}", NULL,
+	 EFK ": rule: unknown rule (only, local, preference or network-id) \"best\""},
+	{EFK, "{'origin':'local','network':'blue','vni':100,'drop':true,'rule':'local',"
+	      "'losers':[{'origin':'peer','network':'red','vni':200,'rule':'local'}]}", NULL,
+	 EFK ": losers[0]: needs \"host\" (where the prefix is) or \"drop\": true"},
+	{EFK, "{'origin':'local','network':'blue','vni':100,'drop':true,'rule':'local',"
+	      "'losers':[{'origin':'peer','network':'red','vni':0,'drop':true,'rule':'local'}]}",
+	 NULL, EFK ": losers[0]: vni: VNI 0 out of range 1..16777215"},
+	{EFK, "{'origin':'local','network':'blue','vni':100,'drop':true,'rule':'local',"
+	      "'losers':[1]}", NULL, EFK ": losers[0]: expected an object, got an integer"},
 	/* a bad key is reported before the value is looked at */
 	{"networks/blue/endpoints/10.0.0.256", "not even json", NULL,
 	 "networks/blue/endpoints/10.0.0.256: \"10.0.0.256\" is not an IPv4 address (a.b.c.d)"},
@@ -544,6 +711,50 @@ static void check_round_trip(const struct zh_record *in)
 		assert_memory_equal(out.port.mac, in->port.mac, 6);
 		assert_int_equal(out.port.ip, in->port.ip);
 		break;
+	case ZH_REC_EXPORT:
+		assert_string_equal(out.policy, in->policy);
+		assert_int_equal(out.exp.n_prefixes, in->exp.n_prefixes);
+		assert_int_equal(out.exp.protocols, in->exp.protocols);
+		break;
+	case ZH_REC_PEERING:
+		assert_string_equal(out.peering.peer, in->peering.peer);
+		assert_string_equal(out.peering.peer_shard, in->peering.peer_shard);
+		assert_string_equal(out.peering.grant, in->peering.grant);
+		assert_int_equal(out.peering.preference, in->peering.preference);
+		assert_string_equal(out.peering.user, in->peering.user);
+		assert_string_equal(out.peering.password_file, in->peering.password_file);
+		assert_string_equal(out.peering.peer_user, in->peering.peer_user);
+		assert_string_equal(out.peering.peer_password_file, in->peering.peer_password_file);
+		break;
+	case ZH_REC_PUB_META:
+		assert_string_equal(out.policy, in->policy);
+		assert_int_equal(out.meta.vni, in->meta.vni);
+		assert_int_equal(out.meta.scope.n_prefixes, in->meta.scope.n_prefixes);
+		assert_int_equal(out.meta.scope.protocols, in->meta.scope.protocols);
+		break;
+	case ZH_REC_PUB_ENDPOINT:
+		assert_string_equal(out.policy, in->policy);
+		assert_int_equal(out.ep.ip, in->ep.ip);
+		assert_int_equal(out.ep.host_ip, in->ep.host_ip);
+		break;
+	case ZH_REC_PUB_ROUTE:
+		assert_string_equal(out.policy, in->policy);
+		assert_int_equal(out.route.prefix.addr, in->route.prefix.addr);
+		assert_int_equal(out.route.drop, in->route.drop);
+		break;
+	case ZH_REC_EFFECTIVE:
+		assert_int_equal(out.eff.prefix.addr, in->eff.prefix.addr);
+		assert_int_equal(out.eff.prefix.len, in->eff.prefix.len);
+		assert_string_equal(out.eff.winner.network, in->eff.winner.network);
+		assert_int_equal(out.eff.winner.rule, in->eff.winner.rule);
+		assert_int_equal(out.eff.n_losers, in->eff.n_losers);
+		assert_int_equal(out.eff.losers_omitted, in->eff.losers_omitted);
+		for (int i = 0; i < in->eff.n_losers; i++) {
+			assert_string_equal(out.eff.losers[i].network, in->eff.losers[i].network);
+			assert_int_equal(out.eff.losers[i].host_ip, in->eff.losers[i].host_ip);
+			assert_int_equal(out.eff.losers[i].preference, in->eff.losers[i].preference);
+		}
+		break;
 	default:
 		fail();
 	}
@@ -623,6 +834,95 @@ static void test_format_parse_round_trip(void **state)
 	memcpy(r.port.mac, "\x02\x00\x00\x00\x00\x11", 6);
 	r.port.ip = ip4("10.0.0.11");
 	check_round_trip(&r);
+
+	memset(&r, 0, sizeof(r));
+	r.kind = ZH_REC_EXPORT;
+	strcpy(r.network, "blue");
+	strcpy(r.policy, long_name);
+	r.exp.protocols = ZH_PROTO_UDP;
+	check_round_trip(&r);
+	r.exp.n_prefixes = ZH_EXPORT_PREFIXES_MAX;
+	for (i = 0; i < ZH_EXPORT_PREFIXES_MAX; i++) {
+		r.exp.prefixes[i].addr = htonl(0x0a000000 | (i << 8));
+		r.exp.prefixes[i].len = 24;
+	}
+	r.exp.protocols = ZH_PROTO_ALL;
+	check_round_trip(&r);
+
+	memset(&r, 0, sizeof(r));
+	r.kind = ZH_REC_PUB_META;
+	strcpy(r.network, "blue");
+	strcpy(r.policy, "web");
+	r.meta.vni = 100;
+	r.meta.scope = (struct zh_rec_export){.n_prefixes = 1, .protocols = ZH_PROTO_ICMP};
+	r.meta.scope.prefixes[0].addr = ip4("10.0.1.0");
+	r.meta.scope.prefixes[0].len = 24;
+	check_round_trip(&r);
+
+	memset(&r, 0, sizeof(r));
+	r.kind = ZH_REC_PEERING;
+	strcpy(r.network, "blue");
+	strcpy(r.peering.peer, long_name);
+	strcpy(r.peering.grant, "web");
+	r.peering.preference = ZH_PREFERENCE_MAX;
+	check_round_trip(&r);
+	/* the longest values fit */
+	memset(r.peering.peer_shard, 'a', ZH_PEER_SHARD_MAX - 1);
+	for (i = 0; i < ZH_PEER_SHARD_MAX - 1; i += 64)
+		memcpy(r.peering.peer_shard + i, "https://", 8);
+	for (i = 63; i < ZH_PEER_SHARD_MAX - 1; i += 64)
+		r.peering.peer_shard[i] = ',';
+	r.peering.peer_shard[ZH_PEER_SHARD_MAX - 1] = 0;
+	strcpy(r.peering.user, long_name);
+	memset(r.peering.password_file, '"', ZH_PATH_MAX - 1);
+	r.peering.password_file[0] = '/';
+	strcpy(r.peering.peer_user, "u2");
+	memset(r.peering.peer_password_file, '\\', ZH_PATH_MAX - 1);
+	r.peering.peer_password_file[0] = '/';
+	check_round_trip(&r);
+
+	memset(&r, 0, sizeof(r));
+	r.kind = ZH_REC_PUB_ENDPOINT;
+	strcpy(r.network, "blue");
+	strcpy(r.policy, "web");
+	r.ep.ip = ip4("10.0.1.5");
+	memcpy(r.ep.mac, "\x02\x00\x00\x00\x01\x05", 6);
+	strcpy(r.ep.host, "h2");
+	r.ep.host_ip = ip4("198.18.0.2");
+	check_round_trip(&r);
+
+	memset(&r, 0, sizeof(r));
+	r.kind = ZH_REC_PUB_ROUTE;
+	strcpy(r.network, "blue");
+	strcpy(r.policy, "web");
+	r.route.prefix.addr = ip4("10.0.1.128");
+	r.route.prefix.len = 25;
+	r.route.drop = true;
+	check_round_trip(&r);
+
+	memset(&r, 0, sizeof(r));
+	r.kind = ZH_REC_EFFECTIVE;
+	strcpy(r.network, "blue");
+	r.eff.prefix.addr = ip4("10.9.0.0");
+	r.eff.prefix.len = 16;
+	r.eff.winner = (struct zh_eff_route){.origin = ZH_ORIGIN_LOCAL, .rule = ZH_RULE_ONLY,
+					     .vni = 100, .host_ip = ip4("198.18.0.2")};
+	strcpy(r.eff.winner.network, "blue");
+	strcpy(r.eff.winner.host, "h2");
+	check_round_trip(&r);
+	r.eff.winner.rule = ZH_RULE_LOCAL;
+	r.eff.n_losers = ZH_EFF_LOSERS_MAX;
+	r.eff.losers_omitted = 1000;
+	for (i = 0; i < ZH_EFF_LOSERS_MAX; i++) {
+		struct zh_eff_route *l = &r.eff.losers[i];
+
+		*l = (struct zh_eff_route){.origin = ZH_ORIGIN_PEER, .rule = ZH_RULE_LOCAL,
+					   .vni = ZH_VNI_MAX - i, .preference = ZH_PREFERENCE_MAX,
+					   .host_ip = ip4("198.18.0.3"), .encap = ZH_ENCAP_GENEVE};
+		snprintf(l->network, sizeof(l->network), "%.60s-%d", long_name, i);
+		strcpy(l->host, long_name);
+	}
+	check_round_trip(&r);
 }
 
 static void test_format_refuses_invalid_records(void **state)
@@ -651,6 +951,43 @@ static void test_format_refuses_invalid_records(void **state)
 	assert_ptr_equal(v, (char *)1);
 	assert_string_equal(zh_rec_kind_name(ZH_REC_ROUTE), "route");
 	assert_string_equal(zh_rec_kind_name(ZH_REC_OTHER), "other");
+	assert_string_equal(zh_rec_kind_name(ZH_REC_EFFECTIVE), "effective route");
+
+	/* the peering kinds: what a parse never gives */
+	memset(&r, 0, sizeof(r));
+	r.kind = ZH_REC_EXPORT;
+	strcpy(r.network, "blue");
+	strcpy(r.policy, "web");
+	assert_int_equal(zh_record_format(&r, &k, &v), -EINVAL); /* no protocol */
+	memset(&r, 0, sizeof(r));
+	r.kind = ZH_REC_PUB_META;
+	strcpy(r.network, "blue");
+	strcpy(r.policy, "web");
+	r.meta.scope.protocols = ZH_PROTO_TCP;
+	assert_int_equal(zh_record_format(&r, &k, &v), -EINVAL); /* no prefix */
+	memset(&r, 0, sizeof(r));
+	r.kind = ZH_REC_PEERING;
+	strcpy(r.network, "blue");
+	strcpy(r.peering.peer, "blue");
+	strcpy(r.peering.grant, "web");
+	assert_int_equal(zh_record_format(&r, &k, &v), -EINVAL); /* itself */
+	strcpy(r.peering.peer, "red");
+	strcpy(r.peering.peer_shard, "http://a:1,,");
+	assert_int_equal(zh_record_format(&r, &k, &v), -EINVAL); /* empty URL */
+	memset(&r, 0, sizeof(r));
+	r.kind = ZH_REC_EFFECTIVE;
+	strcpy(r.network, "blue");
+	r.eff.winner.origin = ZH_ORIGIN_LOCAL;
+	r.eff.winner.rule = ZH_RULE_ONLY;
+	r.eff.winner.drop = true;
+	assert_int_equal(zh_record_format(&r, &k, &v), -EINVAL); /* no network */
+	strcpy(r.eff.winner.network, "blue");
+	r.eff.n_losers = ZH_EFF_LOSERS_MAX + 1;
+	assert_int_equal(zh_record_format(&r, &k, &v), -EINVAL);
+	assert_ptr_equal(k, (char *)1);
+	assert_ptr_equal(v, (char *)1);
+	assert_string_equal(zh_conflict_rule_name(ZH_RULE_NETWORK_ID), "network-id");
+	assert_string_equal(zh_route_origin_name(ZH_ORIGIN_PEER), "peer");
 }
 
 /* --- intent --------------------------------------------------------------------------- */
@@ -875,6 +1212,68 @@ static const struct intent_case intent_cases[] = {
 	 "{" V1 "," NETS(BLUE) "," HOSTS(H1_WITH("'ports':[{'ifname':1,'network':'blue','mac':'"
 	 M11 "','ip':'10.0.0.11'}]")) "}",
 	 {"$.hosts[0].ports[0].ifname: expected a string, got an integer"}},
+	/* exports and peerings */
+	{"export without a name",
+	 "{" V1 "," NETS(BLUE_WITH("'exports':[{'protocols':['tcp']}]")) "}",
+	 {"$.networks[0].exports[0].name: required field missing"}},
+	{"export with an unknown field",
+	 "{" V1 "," NETS(BLUE_WITH("'exports':[{'name':'web','protocol':['tcp']}]")) "}",
+	 {"$.networks[0].exports[0].protocol: unknown field"}},
+	{"two exports, one name",
+	 "{" V1 "," NETS(BLUE_WITH("'exports':[{'name':'web'},{'name':'web'}]")) "}",
+	 {"$.networks[0].exports[1].name: duplicate export policy \"web\" in network \"blue\" "
+	  "(first at $.networks[0].exports[0])"}},
+	{"overlapping export prefixes",
+	 "{" V1 "," NETS(BLUE_WITH("'exports':[{'name':'web','prefixes':['10.0.0.0/25',"
+				     "'10.0.0.0/16']}]")) "}",
+	 {"$.networks[0].exports[0].prefixes[1]: 10.0.0.0/16 overlaps 10.0.0.0/25"}},
+	{"export prefix wider than the CIDR",
+	 "{" V1 "," NETS(BLUE_WITH("'exports':[{'name':'web','prefixes':['10.0.0.0/16']}]")) "}",
+	 {"$.networks[0].exports[0].prefixes[0]: 10.0.0.0/16 is outside the CIDRs of network "
+	  "\"blue\""}},
+	{"export with a bad protocol",
+	 "{" V1 "," NETS(BLUE_WITH("'exports':[{'name':'web','protocols':['TCP']}]")) "}",
+	 {"$.networks[0].exports[0].protocols[0]: unknown protocol \"TCP\" (tcp, udp or icmp)"}},
+	{"peering granting an unknown export",
+	 "{" V1 "," NETS(BLUE_WITH("'exports':[{'name':'web'}],"
+				  "'peerings':[{'peer':'red','grant':'all'}]")) "}",
+	 {"$.networks[0].peerings[0].grant: unknown export policy \"all\" of network \"blue\""}},
+	{"peering granting another network's export",
+	 "{" V1 "," NETS(BLUE_WITH("'peerings':[{'peer':'red','grant':'web'}]") ","
+			 "{'name':'red','vni':200,'cidrs':['10.1.0.0/24'],'exports':[{'name':'web'}]}")
+	 "}",
+	 {"$.networks[0].peerings[0].grant: unknown export policy \"web\" of network \"blue\""}},
+	{"peering with itself",
+	 "{" V1 "," NETS(BLUE_WITH("'exports':[{'name':'web'}],"
+				  "'peerings':[{'peer':'blue','grant':'web'}]")) "}",
+	 {"$.networks[0].peerings[0].peer: a network does not peer with itself"}},
+	{"two peerings with one peer",
+	 "{" V1 "," NETS(BLUE_WITH("'exports':[{'name':'web'}],"
+				  "'peerings':[{'peer':'red','grant':'web'},"
+				  "{'peer':'red','grant':'web','preference':5}]")) "}",
+	 {"$.networks[0].peerings[1].peer: duplicate peering with \"red\" in network \"blue\" "
+	  "(first at $.networks[0].peerings[0])"}},
+	{"one peer_user for two peerings",
+	 "{" V1 "," NETS(BLUE_WITH("'exports':[{'name':'web'}],"
+				  "'peerings':[{'peer':'red','grant':'web','peer_user':'u',"
+				  "'peer_password_file':'/p'}]") ","
+			 "{'name':'red','vni':200,'cidrs':['10.1.0.0/24'],'exports':[{'name':'x'}],"
+			 "'peerings':[{'peer':'blue','grant':'x','peer_user':'u',"
+			 "'peer_password_file':'/q'}]}") "}",
+	 {"$.networks[1].peerings[0].peer_user: user \"u\" is already the peer_user of "
+	  "$.networks[0].peerings[0]"}},
+	{"peering without its password file, with an unknown field",
+	 "{" V1 "," NETS(BLUE_WITH("'exports':[{'name':'web'}],"
+				  "'peerings':[{'peer':'red','grant':'web','user':'u','pref':1}]")) "}",
+	 {"$.networks[0].peerings[0].pref: unknown field",
+	  "$.networks[0].peerings[0].password_file: required with \"user\""}},
+	{"peering with a bad peer_shard and preference",
+	 "{" V1 "," NETS(BLUE_WITH("'exports':[{'name':'web'}],"
+				  "'peerings':[{'peer':'red','grant':'web','peer_shard':['a b'],"
+				  "'preference':1.5}]")) "}",
+	 {"$.networks[0].peerings[0].peer_shard[0]: \"a b\" is not an etcd URL (http://host:port "
+	  "or https://host:port)",
+	  "$.networks[0].peerings[0].preference: expected an integer, got a fractional number"}},
 	/* several at once: all reported */
 	{"every error is reported",
 	 "{'version':'v0'," NETS("{'name':'blue','vni':0,'cidrs':['10.0.0.0/24']}") ","
@@ -1005,6 +1404,66 @@ static void test_intent_expands_to_records(void **state)
 	assert_int_equal(in.n, 0);
 }
 
+/* Exports and peerings: records after routes, defaults filled in; the
+ * peer need not be in the file.
+ */
+static void test_intent_expands_exports_and_peerings(void **state)
+{
+	static const char doc[] =
+		"{" V1 ","
+		NETS(BLUE_WITH("'routes':[{'prefix':'10.9.0.0/16','drop':true}],"
+			       "'exports':[{'name':'web','prefixes':['10.0.0.0/25'],'protocols':['tcp']},"
+			       "{'name':'all'}],"
+			       "'peerings':[{'peer':'red','grant':'web','peer_shard':['http://198.18.0.202:2'],"
+			       "'preference':200,'user':'blue-at-red','password_file':'/etc/zh/red.pw',"
+			       "'peer_user':'red-at-blue','peer_password_file':'/etc/zh/blue.pw'},"
+			       "{'peer':'green','grant':'all'}]"))
+		"}";
+	static const char *const keys[] = {
+		R "networks/blue",
+		R "networks/blue/routes/10.9.0.0/16",
+		R "networks/blue/exports/web",
+		R "networks/blue/exports/all",
+		R "networks/blue/peerings/red",
+		R "networks/blue/peerings/green",
+	};
+	static const char *const vals[] = {
+		"{'vni':100,'cidrs':['10.0.0.0/24']}",
+		"{'drop':true}",
+		"{'prefixes':['10.0.0.0/25'],'protocols':['tcp']}",
+		"{'protocols':['tcp','udp','icmp']}",
+		"{'peer_shard':['http://198.18.0.202:2'],'grant':'web','preference':200,"
+		"'user':'blue-at-red','password_file':'/etc/zh/red.pw','peer_user':'red-at-blue',"
+		"'peer_password_file':'/etc/zh/blue.pw'}",
+		"{'grant':'all','preference':100}",
+	};
+	struct zh_errors errs = {0};
+	struct zh_intent in;
+	const char *d = J(doc);
+	size_t i;
+
+	if (zh_intent_parse(d, strlen(d), &in, &errs)) {
+		for (i = 0; i < errs.n; i++)
+			print_message("# %s\n", errs.msg[i]);
+		fail_msg("the intent does not parse");
+	}
+	assert_int_equal(in.n, ARRAY_SIZE(keys));
+	for (i = 0; i < in.n; i++) {
+		char *k, *v;
+
+		assert_int_equal(zh_record_format(&in.recs[i], &k, &v), 0);
+		assert_string_equal(k, keys[i]);
+		if (strcmp(v, J(vals[i])))
+			fail_msg("%s: %s, want %s", k, v, J(vals[i]));
+		free(k);
+		free(v);
+	}
+	assert_int_equal(in.recs[4].kind, ZH_REC_PEERING);
+	assert_string_equal(in.recs[4].peering.peer, "red");
+	assert_string_equal(in.recs[4].peering.peer_shard, "http://198.18.0.202:2");
+	zh_intent_free(&in);
+}
+
 static void test_intent_minimal_documents(void **state)
 {
 	static const char *const docs[] = {
@@ -1102,6 +1561,7 @@ int main(void)
 		cmocka_unit_test(test_format_refuses_invalid_records),
 		cmocka_unit_test(test_intent_validation_rules),
 		cmocka_unit_test(test_intent_expands_to_records),
+		cmocka_unit_test(test_intent_expands_exports_and_peerings),
 		cmocka_unit_test(test_intent_minimal_documents),
 		cmocka_unit_test(test_intent_many_endpoints),
 		cmocka_unit_test(test_intent_load_reads_a_file),
