@@ -849,6 +849,206 @@ int zh_etcd_txn(struct zh_etcd *e, const struct zh_etcd_op *ops, size_t n, size_
 	return ret;
 }
 
+/* --- auth admin ------------------------------------------------------------------ */
+
+static int parse_ok_cb(const char *buf, size_t len, void *out, struct zh_wire_error *err)
+{
+	return zh_wire_parse_ok(buf, len, err);
+}
+
+struct strings_out {
+	const char *field;
+	char ***v;
+	size_t *n;
+};
+
+static int parse_strings_cb(const char *buf, size_t len, void *out, struct zh_wire_error *err)
+{
+	struct strings_out *o = out;
+
+	return zh_wire_parse_strings(buf, len, o->field, o->v, o->n, err);
+}
+
+struct perms_out {
+	struct zh_etcd_perm **perms;
+	size_t *n;
+};
+
+static int parse_perms_cb(const char *buf, size_t len, void *out, struct zh_wire_error *err)
+{
+	struct perms_out *o = out;
+
+	return zh_wire_parse_perms(buf, len, o->perms, o->n, err);
+}
+
+/* One admin request; body is consumed (wiped: it may hold a password).
+ * etcd says "already exists" / "not found" / "not granted" with one code
+ * (FailedPrecondition): the message tells them apart.
+ */
+static int admin(struct zh_etcd *e, const char *path, const char *what, char *body,
+		 parse_fn parse, void *out)
+{
+	int ret;
+
+	if (!body)
+		return -ENOMEM;
+	ret = call(e, path, what, body, parse, out);
+	explicit_bzero(body, strlen(body));
+	free(body);
+	if (ret && ret != -EACCES && strstr(e->err, "already exists"))
+		return -EEXIST;
+	if (ret && ret != -EACCES && (strstr(e->err, "not found") || strstr(e->err, "not granted")))
+		return -ENOENT;
+	return ret;
+}
+
+int zh_etcd_user_add(struct zh_etcd *e, const char *user, const char *password)
+{
+	char what[128];
+
+	snprintf(what, sizeof(what), "add user %.64s", user);
+	return admin(e, "/v3/auth/user/add", what,
+		     zh_wire_strings_request("name", user, "password", password), parse_ok_cb, NULL);
+}
+
+int zh_etcd_user_delete(struct zh_etcd *e, const char *user)
+{
+	char what[128];
+
+	snprintf(what, sizeof(what), "delete user %.64s", user);
+	return admin(e, "/v3/auth/user/delete", what, zh_wire_strings_request("name", user, NULL, NULL),
+		     parse_ok_cb, NULL);
+}
+
+int zh_etcd_user_changepw(struct zh_etcd *e, const char *user, const char *password)
+{
+	char what[128];
+
+	snprintf(what, sizeof(what), "change the password of user %.64s", user);
+	return admin(e, "/v3/auth/user/changepw", what,
+		     zh_wire_strings_request("name", user, "password", password), parse_ok_cb, NULL);
+}
+
+int zh_etcd_user_grant_role(struct zh_etcd *e, const char *user, const char *role)
+{
+	char what[192];
+
+	snprintf(what, sizeof(what), "grant role %.64s to user %.64s", role, user);
+	return admin(e, "/v3/auth/user/grant", what,
+		     zh_wire_strings_request("user", user, "role", role), parse_ok_cb, NULL);
+}
+
+int zh_etcd_user_revoke_role(struct zh_etcd *e, const char *user, const char *role)
+{
+	char what[192];
+
+	snprintf(what, sizeof(what), "revoke role %.64s from user %.64s", role, user);
+	return admin(e, "/v3/auth/user/revoke", what,
+		     zh_wire_strings_request("name", user, "role", role), parse_ok_cb, NULL);
+}
+
+int zh_etcd_user_roles(struct zh_etcd *e, const char *user, char ***roles, size_t *n)
+{
+	struct strings_out o = {"roles", roles, n};
+	char what[128];
+
+	*roles = NULL;
+	*n = 0;
+	snprintf(what, sizeof(what), "get user %.64s", user);
+	return admin(e, "/v3/auth/user/get", what, zh_wire_strings_request("name", user, NULL, NULL),
+		     parse_strings_cb, &o);
+}
+
+int zh_etcd_user_list(struct zh_etcd *e, char ***users, size_t *n)
+{
+	struct strings_out o = {"users", users, n};
+
+	*users = NULL;
+	*n = 0;
+	return admin(e, "/v3/auth/user/list", "list users",
+		     zh_wire_strings_request(NULL, NULL, NULL, NULL), parse_strings_cb, &o);
+}
+
+int zh_etcd_role_list(struct zh_etcd *e, char ***roles, size_t *n)
+{
+	struct strings_out o = {"roles", roles, n};
+
+	*roles = NULL;
+	*n = 0;
+	return admin(e, "/v3/auth/role/list", "list roles",
+		     zh_wire_strings_request(NULL, NULL, NULL, NULL), parse_strings_cb, &o);
+}
+
+int zh_etcd_role_add(struct zh_etcd *e, const char *role)
+{
+	char what[128];
+
+	snprintf(what, sizeof(what), "add role %.64s", role);
+	return admin(e, "/v3/auth/role/add", what, zh_wire_strings_request("name", role, NULL, NULL),
+		     parse_ok_cb, NULL);
+}
+
+int zh_etcd_role_delete(struct zh_etcd *e, const char *role)
+{
+	char what[128];
+
+	snprintf(what, sizeof(what), "delete role %.64s", role);
+	return admin(e, "/v3/auth/role/delete", what,
+		     zh_wire_strings_request("role", role, NULL, NULL), parse_ok_cb, NULL);
+}
+
+int zh_etcd_role_perms(struct zh_etcd *e, const char *role, struct zh_etcd_perm **perms,
+		       size_t *n)
+{
+	struct perms_out o = {perms, n};
+	char what[128];
+
+	*perms = NULL;
+	*n = 0;
+	snprintf(what, sizeof(what), "get role %.64s", role);
+	return admin(e, "/v3/auth/role/get", what, zh_wire_strings_request("role", role, NULL, NULL),
+		     parse_perms_cb, &o);
+}
+
+int zh_etcd_role_grant(struct zh_etcd *e, const char *role, const struct zh_etcd_perm *perm)
+{
+	char what[384];
+
+	snprintf(what, sizeof(what), "grant role %.64s %s on %.200s%s", role,
+		 perm->type == ZH_ETCD_PERM_READ ? "read" : "write", perm->key,
+		 perm->range_end && *perm->range_end ? "..." : "");
+	return admin(e, "/v3/auth/role/grant", what, zh_wire_role_grant_request(role, perm),
+		     parse_ok_cb, NULL);
+}
+
+int zh_etcd_role_revoke(struct zh_etcd *e, const char *role, const char *key,
+			const char *range_end)
+{
+	char what[384];
+
+	snprintf(what, sizeof(what), "revoke from role %.64s %.200s%s", role, key,
+		 range_end && *range_end ? "..." : "");
+	return admin(e, "/v3/auth/role/revoke", what,
+		     zh_wire_role_revoke_request(role, key, range_end), parse_ok_cb, NULL);
+}
+
+int zh_etcd_auth_check(struct zh_etcd *e, const char *user, const char *password)
+{
+	char what[128], *token = NULL;
+	int ret;
+
+	snprintf(what, sizeof(what), "check the password of user %.64s", user);
+	ret = admin(e, "/v3/auth/authenticate", what,
+		    zh_wire_strings_request("name", user, "password", password), parse_auth_cb,
+		    &token);
+	free(token);
+	if (ret && auth_not_enabled(e->err))
+		return -EOPNOTSUPP;
+	if (ret && strstr(e->err, "authentication failed"))
+		return -EACCES;
+	return ret;
+}
+
 /* --- subscriptions ------------------------------------------------------------ */
 
 static void sub_step(struct zh_etcd_sub *s);
@@ -1229,8 +1429,8 @@ static void sub_done(struct zh_etcd_sub *s, CURLcode rc)
 		sub_list_done(s, http);
 }
 
-int zh_etcd_subscribe(struct zh_etcd *e, const char *prefix, const struct zh_etcd_sub_cbs *cbs,
-		      void *ctx, struct zh_etcd_sub **out)
+static int subscribe(struct zh_etcd *e, const char *prefix, bool key_only,
+		     const struct zh_etcd_sub_cbs *cbs, void *ctx, struct zh_etcd_sub **out)
 {
 	struct zh_etcd_sub *s;
 	int ret = -ENOMEM;
@@ -1256,7 +1456,12 @@ int zh_etcd_subscribe(struct zh_etcd *e, const char *prefix, const struct zh_etc
 	s->easy = curl_easy_init();
 	if (!s->prefix || !s->easy)
 		goto fail;
-	ret = prefix_range(prefix, &s->start, &s->end);
+	if (key_only && !*prefix)
+		ret = -EINVAL;
+	else if (key_only)
+		ret = bytes_set(&s->start, prefix, strlen(prefix), false); /* no end: one key */
+	else
+		ret = prefix_range(prefix, &s->start, &s->end);
 	if (ret)
 		goto fail;
 	s->next_in_client = e->subs;
@@ -1274,6 +1479,18 @@ fail:
 	free(s->end.data);
 	free(s);
 	return ret;
+}
+
+int zh_etcd_subscribe(struct zh_etcd *e, const char *prefix, const struct zh_etcd_sub_cbs *cbs,
+		      void *ctx, struct zh_etcd_sub **out)
+{
+	return subscribe(e, prefix, false, cbs, ctx, out);
+}
+
+int zh_etcd_subscribe_key(struct zh_etcd *e, const char *key, const struct zh_etcd_sub_cbs *cbs,
+			  void *ctx, struct zh_etcd_sub **out)
+{
+	return subscribe(e, key, true, cbs, ctx, out);
 }
 
 static void sub_free(struct zh_etcd_sub *s)

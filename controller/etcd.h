@@ -154,6 +154,13 @@ struct zh_etcd_sub_cbs {
  */
 int zh_etcd_subscribe(struct zh_etcd *e, const char *prefix, const struct zh_etcd_sub_cbs *cbs,
 		      void *ctx, struct zh_etcd_sub **out);
+/* The same for exactly one key: the listing and the watch ask for that key
+ * alone (no range), which is all a role with READ on the key alone may
+ * read. The listing gives the key as a put when it exists; events and
+ * resyncs as above.
+ */
+int zh_etcd_subscribe_key(struct zh_etcd *e, const char *key, const struct zh_etcd_sub_cbs *cbs,
+			  void *ctx, struct zh_etcd_sub **out);
 void zh_etcd_unsubscribe(struct zh_etcd_sub *s);
 /* Last revision applied (0 before the first listing completes). */
 int64_t zh_etcd_sub_revision(const struct zh_etcd_sub *s);
@@ -175,6 +182,60 @@ void zh_etcd_set_loop(struct zh_etcd *e, struct zh_etcd_loop *l);
  */
 int zh_etcd_poll(struct zh_etcd_loop *l, struct pollfd *extra, unsigned int n_extra,
 		 int timeout_ms);
+
+/* --- auth admin ------------------------------------------------------------- */
+
+/* Users, roles and permissions through /v3/auth/user/... and role/...: what
+ * zerohop-controller keeps for its peerings. Blocking calls with failover
+ * as above; they need a client logged in as a user with the root role
+ * (or a server without auth enabled). Beyond the errors above: -EEXIST
+ * (the user or role exists), -ENOENT (no such user or role, or the role or
+ * permission is not granted), -EACCES (not allowed).
+ */
+enum zh_etcd_perm_type {
+	ZH_ETCD_PERM_READ = 0,
+	ZH_ETCD_PERM_WRITE = 1,
+	ZH_ETCD_PERM_READWRITE = 2,
+};
+
+/* A key permission: key alone (range_end "") or the range [key,
+ * range_end), e.g. range_end = zh_etcd_prefix_end(key) for a prefix.
+ */
+struct zh_etcd_perm {
+	enum zh_etcd_perm_type type;
+	char *key;
+	char *range_end;
+};
+
+int zh_etcd_user_add(struct zh_etcd *e, const char *user, const char *password);
+int zh_etcd_user_delete(struct zh_etcd *e, const char *user);
+/* Note: etcd ends the user's tokens (their watches fail and log in again). */
+int zh_etcd_user_changepw(struct zh_etcd *e, const char *user, const char *password);
+/* Granting a role the user has is not an error. */
+int zh_etcd_user_grant_role(struct zh_etcd *e, const char *user, const char *role);
+int zh_etcd_user_revoke_role(struct zh_etcd *e, const char *user, const char *role);
+/* The user's roles, or every user / role name: a malloc'ed array of
+ * malloc'ed strings (zh_etcd_strv_free).
+ */
+int zh_etcd_user_roles(struct zh_etcd *e, const char *user, char ***roles, size_t *n);
+int zh_etcd_user_list(struct zh_etcd *e, char ***users, size_t *n);
+int zh_etcd_role_list(struct zh_etcd *e, char ***roles, size_t *n);
+void zh_etcd_strv_free(char **v, size_t n);
+
+int zh_etcd_role_add(struct zh_etcd *e, const char *role);
+int zh_etcd_role_delete(struct zh_etcd *e, const char *role);
+/* The role's permissions (zh_etcd_perms_free). */
+int zh_etcd_role_perms(struct zh_etcd *e, const char *role, struct zh_etcd_perm **perms,
+		       size_t *n);
+void zh_etcd_perms_free(struct zh_etcd_perm *perms, size_t n);
+int zh_etcd_role_grant(struct zh_etcd *e, const char *role, const struct zh_etcd_perm *perm);
+/* Revoke the permission on exactly (key, range_end), whatever its type. */
+int zh_etcd_role_revoke(struct zh_etcd *e, const char *role, const char *key,
+			const char *range_end);
+/* Do user and password log in? 0 yes, -EACCES no, -EOPNOTSUPP auth is not
+ * enabled (nothing can be checked). The token it gets is thrown away.
+ */
+int zh_etcd_auth_check(struct zh_etcd *e, const char *user, const char *password);
 
 /* --- wire helpers (exposed for unit tests) ---------------------------------- */
 

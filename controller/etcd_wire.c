@@ -877,3 +877,227 @@ int zh_wire_errno(int grpc_code)
 		return -EPROTO;
 	}
 }
+
+/* --- auth admin ------------------------------------------------------------------ */
+
+char *zh_wire_strings_request(const char *name1, const char *val1, const char *name2,
+			      const char *val2)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	if ((name1 && add_obj(o, name1, json_object_new_string(val1 ? val1 : ""))) ||
+	    (name2 && add_obj(o, name2, json_object_new_string(val2 ? val2 : "")))) {
+		json_object_put(o);
+		return NULL;
+	}
+	return to_string(o);
+}
+
+/* key and, unless "", range_end, base64. */
+static int add_key_range(json_object *o, const char *key, const char *range_end)
+{
+	if (add_b64(o, "key", key, strlen(key)))
+		return -ENOMEM;
+	if (range_end && *range_end && add_b64(o, "range_end", range_end, strlen(range_end)))
+		return -ENOMEM;
+	return 0;
+}
+
+char *zh_wire_role_grant_request(const char *role, const struct zh_etcd_perm *perm)
+{
+	static const char *const types[] = {"READ", "WRITE", "READWRITE"};
+	json_object *o = json_object_new_object(), *p = json_object_new_object();
+
+	if (!o || !p || (unsigned int)perm->type > ZH_ETCD_PERM_READWRITE)
+		goto fail;
+	if (add_obj(p, "permType", json_object_new_string(types[perm->type])) ||
+	    add_key_range(p, perm->key, perm->range_end))
+		goto fail;
+	if (add_obj(o, "name", json_object_new_string(role)))
+		goto fail;
+	if (add_obj(o, "perm", p)) {
+		p = NULL;
+		goto fail;
+	}
+	return to_string(o);
+fail:
+	json_object_put(p);
+	json_object_put(o);
+	return NULL;
+}
+
+char *zh_wire_role_revoke_request(const char *role, const char *key, const char *range_end)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	if (add_obj(o, "role", json_object_new_string(role)) ||
+	    add_key_range(o, key, range_end)) {
+		json_object_put(o);
+		return NULL;
+	}
+	return to_string(o);
+}
+
+int zh_wire_parse_ok(const char *buf, size_t len, struct zh_wire_error *err)
+{
+	json_object *root;
+	int64_t rev;
+	int ret = parse_object(buf, len, &root, err);
+
+	if (ret)
+		return ret;
+	ret = check_error(root, err);
+	if (!ret)
+		ret = get_header_revision(root, &rev, err);
+	json_object_put(root);
+	return ret;
+}
+
+void zh_etcd_strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int zh_wire_parse_strings(const char *buf, size_t len, const char *field_name, char ***out,
+			  size_t *n, struct zh_wire_error *err)
+{
+	json_object *root, *arr;
+	size_t i, count = 0;
+	char **v = NULL;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	ret = parse_object(buf, len, &root, err);
+	if (ret)
+		return ret;
+	ret = check_error(root, err);
+	if (!ret)
+		ret = get_array(root, "", field_name, &arr, &count, err);
+	if (ret)
+		goto out;
+	v = calloc(count ? count : 1, sizeof(*v));
+	if (!v) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < count; i++) {
+		json_object *s = json_object_array_get_idx(arr, i);
+
+		if (!json_object_is_type(s, json_type_string)) {
+			ret = bad(err, "%s[%zu]: not a string", field_name, i);
+			goto out;
+		}
+		v[i] = strdup(json_object_get_string(s));
+		if (!v[i]) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	*out = v;
+	*n = count;
+	v = NULL;
+out:
+	zh_etcd_strv_free(v, count);
+	json_object_put(root);
+	return ret;
+}
+
+void zh_etcd_perms_free(struct zh_etcd_perm *perms, size_t n)
+{
+	size_t i;
+
+	for (i = 0; perms && i < n; i++) {
+		free(perms[i].key);
+		free(perms[i].range_end);
+	}
+	free(perms);
+}
+
+/* permType: proto3 JSON leaves out READ (0); names or numbers otherwise. */
+static int get_perm_type(json_object *o, const char *path, enum zh_etcd_perm_type *out,
+			 struct zh_wire_error *err)
+{
+	static const char *const names[] = {"READ", "WRITE", "READWRITE"};
+	json_object *v = field(o, "permType");
+	size_t i;
+
+	*out = ZH_ETCD_PERM_READ;
+	if (!v)
+		return 0;
+	if (json_object_is_type(v, json_type_int)) {
+		int64_t t = json_object_get_int64(v);
+
+		if (t < 0 || t > ZH_ETCD_PERM_READWRITE)
+			return bad(err, "%spermType: unknown type %lld", path, (long long)t);
+		*out = t;
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return bad(err, "%spermType: not a string", path);
+	for (i = 0; i < 3; i++) {
+		if (!strcmp(json_object_get_string(v), names[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	return bad(err, "%spermType: unknown type \"%.32s\"", path, json_object_get_string(v));
+}
+
+int zh_wire_parse_perms(const char *buf, size_t len, struct zh_etcd_perm **out, size_t *n,
+			struct zh_wire_error *err)
+{
+	struct zh_etcd_perm *perms = NULL;
+	json_object *root, *arr;
+	size_t i, count = 0, done = 0, klen;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	ret = parse_object(buf, len, &root, err);
+	if (ret)
+		return ret;
+	ret = check_error(root, err);
+	if (!ret)
+		ret = get_array(root, "", "perm", &arr, &count, err);
+	if (ret)
+		goto out;
+	perms = calloc(count ? count : 1, sizeof(*perms));
+	if (!perms) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < count; i++) {
+		json_object *p = json_object_array_get_idx(arr, i);
+		char path[32];
+
+		snprintf(path, sizeof(path), "perm[%zu].", i);
+		if (!json_object_is_type(p, json_type_object)) {
+			ret = bad(err, "perm[%zu]: not an object", i);
+			goto out;
+		}
+		done = i + 1;
+		ret = get_perm_type(p, path, &perms[i].type, err);
+		if (!ret)
+			ret = get_bytes(p, path, "key", &perms[i].key, &klen, err);
+		if (!ret)
+			ret = get_bytes(p, path, "range_end", &perms[i].range_end, &klen, err);
+		if (ret)
+			goto out;
+	}
+	*out = perms;
+	*n = count;
+	perms = NULL;
+out:
+	zh_etcd_perms_free(perms, done);
+	json_object_put(root);
+	return ret;
+}

@@ -114,6 +114,22 @@ int zh_wire_parse_watch(const char *buf, size_t len, struct zh_wire_watch *out,
 			struct zh_wire_error *err);
 void zh_wire_watch_free(struct zh_wire_watch *w);
 
+/* Auth admin (etcd.h). Requests: a JSON object of up to two string
+ * fields (NULL name: left out); a role grant; a role revoke.
+ */
+char *zh_wire_strings_request(const char *name1, const char *val1, const char *name2,
+			      const char *val2);
+char *zh_wire_role_grant_request(const char *role, const struct zh_etcd_perm *perm);
+char *zh_wire_role_revoke_request(const char *role, const char *key, const char *range_end);
+/* A reply without data: an error or not. */
+int zh_wire_parse_ok(const char *buf, size_t len, struct zh_wire_error *err);
+/* A reply's array of strings `field` ("roles", "users"); missing: none. */
+int zh_wire_parse_strings(const char *buf, size_t len, const char *field, char ***out,
+			  size_t *n, struct zh_wire_error *err);
+/* role/get: "perm":[{"permType":"READ"|"WRITE"|"READWRITE"|N,"key","range_end"}]. */
+int zh_wire_parse_perms(const char *buf, size_t len, struct zh_etcd_perm **out, size_t *n,
+			struct zh_wire_error *err);
+
 /* gRPC code -> -errno for the caller. */
 int zh_wire_errno(int grpc_code);
 
