@@ -669,7 +669,7 @@ int main(int argc, char **argv)
 	}
 	/* Warm-up: caches, branch predictors, the skb slab. */
 	for (i = 0; i < NPATHS; i++)
-		measure_single(&paths[i], buf, calls / 4 + 10);
+		measure_single(&paths[i], buf, calls / 4 + 10 < calls ? calls / 4 + 10 : calls);
 	/* Interleaved: every run measures every path and both empty programs. */
 	for (r = 0; r < runs; r++) {
 		for (i = 0; i < NPATHS; i++) {
