@@ -5,8 +5,10 @@
 # detach instances, delete namespaces, remove temporary directories) it
 # reuses.
 #
-# Two copies of one topology are built side by side, "z" (zerohop) and "l"
-# (the Linux vxlan device with IP routing), each
+# Copies of one topology are built side by side, one per variant, keyed by
+# a letter: "l" (the Linux vxlan device with IP routing), "z" (zerohop,
+# default attach) and "n", "g", "x" (zerohop with --xdp-mode native, generic,
+# off), each
 #
 #   VM a (eth0 10.0.1.10/24) -- p1 [host h1] upl 198.18.0.1 ==veth==
 #       198.18.0.2 upl [host h2] p1 -- (eth0 10.0.1.20/24) VM b
