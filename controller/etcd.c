@@ -26,6 +26,11 @@
 #define DEFAULT_TIMEOUT_MS   5000u
 #define CONNECT_TIMEOUT_MS   2000u
 #define DEFAULT_PAGE_SIZE    1000u
+/* Subscriptions list in bigger pages: etcd 3.4 walks the whole range index
+ * for every page (its cost grows with what is left to list), so 1000-key
+ * pages make a 1M-key listing quadratic. 10000 keys are ~3 MB of JSON.
+ */
+#define SUB_PAGE_SIZE        10000u
 #define TXN_MAX_OPS          128u
 /* etcd refuses requests over --max-request-bytes (1.5 MiB by default). */
 #define TXN_MAX_BYTES        (1u << 20)
@@ -1449,7 +1454,7 @@ static int subscribe(struct zh_etcd *e, const char *prefix, bool key_only,
 	s->ctx = ctx;
 	s->ep = e->cur;
 	s->need_list = true;
-	s->page_size = DEFAULT_PAGE_SIZE;
+	s->page_size = SUB_PAGE_SIZE;
 	s->phase = SUB_START;
 	s->prefix = strdup(prefix);
 	s->prefix_len = strlen(prefix);
