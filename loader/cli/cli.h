@@ -28,6 +28,8 @@ int cmd_endpoint(int argc, char **argv);
 int cmd_route(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
+/* zerohop show conflicts (cmd_conflicts.c), reached through cmd_show. */
+int cmd_show_conflicts(int argc, char **argv);
 
 /* Option parsers shared by commands: on bad input they print the one-line
  * usage error and return 2 (ZH_EXIT_USAGE), else 0.

@@ -17,7 +17,9 @@ static const char show_usage[] =
 	"           to it (xdp: xdp_uplink redirects through zh_devmap; tc: tc_uplink)\n"
 	"endpoints  exact endpoints per VNI: local ports, remote and peer endpoints\n"
 	"routes     prefix routes per VNI\n"
-	"stats      every counter summed over CPUs (--json: {\"name\": packets, ...})\n";
+	"stats      every counter summed over CPUs (--json: {\"name\": packets, ...})\n"
+	"conflicts  route conflicts on a controller shard's etcd, not an instance's maps\n"
+	"           (see 'zerohop show conflicts --help')\n";
 
 struct show_ctx {
 	json_object *arr; /* NULL: text */
@@ -207,6 +209,16 @@ int cmd_show(int argc, char **argv)
 	size_t t;
 	int opt, r, err;
 
+	/* conflicts come from etcd, with options of their own */
+	for (r = 1; r < argc; r++) {
+		if (argv[r][0] == '-') {
+			r += !strcmp(argv[r], "--instance");
+			continue;
+		}
+		if (!strcmp(argv[r], "conflicts"))
+			return cmd_show_conflicts(argc, argv);
+		break;
+	}
 	while ((opt = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		r = cli_common_opt(opt, "show", show_usage, &instance);
 		if (r >= 2)
