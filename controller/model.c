@@ -95,12 +95,25 @@ static const struct {
 	{"icmp", ZH_PROTO_ICMP},
 };
 
+/* The protocols a policy can name; the rest is ZH_PROTO_OTHER. */
+#define NAMED_PROTOS (ZH_PROTO_TCP | ZH_PROTO_UDP | ZH_PROTO_ICMP)
+
+/* A protocols value a record can hold: ANY, or some named ones. */
+static bool protocols_ok(unsigned int p)
+{
+	return p == ZH_PROTO_ANY || (p && !(p & ~NAMED_PROTOS));
+}
+
 const char *zh_protocols_str(unsigned int protocols, char *buf, size_t size)
 {
 	size_t i, o = 0;
 
 	if (size)
 		buf[0] = 0;
+	if (protocols == ZH_PROTO_ANY) {
+		snprintf(buf, size, "any");
+		return buf;
+	}
 	for (i = 0; i < sizeof(protocol_names) / sizeof(protocol_names[0]); i++)
 		if ((protocols & protocol_names[i].bit) && o < size)
 			o += snprintf(buf + o, size - o, "%s%s", o ? "," : "",
@@ -817,22 +830,23 @@ static int parse_port_value(struct report *r, json_object *o, struct zh_rec_port
 /* --- peering values ------------------------------------------------------------ */
 
 /* "protocols": names from protocol_names, each once, at least one.
- * Absent (optional): all. 0 or -EINVAL.
+ * Absent: every IP protocol (ZH_PROTO_ANY). 0 or -EINVAL.
  */
-static int parse_protocols(struct report *r, json_object *o, bool required, uint8_t *out)
+static int parse_protocols(struct report *r, json_object *o, uint8_t *out)
 {
 	json_object *arr;
 	size_t i, j, n, before = r->n;
 	char f[32], q[QBUF];
 	int ret;
 
-	*out = ZH_PROTO_ALL;
-	ret = get_field(r, o, "protocols", json_type_array, required, &arr);
+	*out = ZH_PROTO_ANY;
+	ret = get_field(r, o, "protocols", json_type_array, false, &arr);
 	if (ret <= 0)
 		return ret;
 	n = json_object_array_length(arr);
 	if (n == 0) {
-		reportf(r, "protocols", "needs at least one of tcp, udp, icmp (leave it out for all)");
+		reportf(r, "protocols",
+			"needs at least one of tcp, udp, icmp (leave it out for every protocol)");
 		return -EINVAL;
 	}
 	*out = 0;
@@ -876,11 +890,11 @@ static int parse_export_value(struct report *r, json_object *o, struct zh_rec_ex
 
 	parse_prefix_array(r, o, "prefixes", 0, ZH_EXPORT_PREFIXES_MAX, exp->prefixes,
 			   &exp->n_prefixes);
-	parse_protocols(r, o, false, &exp->protocols);
+	parse_protocols(r, o, &exp->protocols);
 	return r->n == before ? 0 : -EINVAL;
 }
 
-/* {"vni","prefixes","protocols"}: all required. */
+/* {"vni","prefixes","protocols"?}: protocols as in an export. */
 static int parse_meta_value(struct report *r, json_object *o, struct zh_rec_pub_meta *m)
 {
 	size_t before = r->n;
@@ -888,7 +902,7 @@ static int parse_meta_value(struct report *r, json_object *o, struct zh_rec_pub_
 	field_vni(r, o, "vni", &m->vni);
 	parse_prefix_array(r, o, "prefixes", 1, ZH_EXPORT_PREFIXES_MAX, m->scope.prefixes,
 			   &m->scope.n_prefixes);
-	parse_protocols(r, o, true, &m->scope.protocols);
+	parse_protocols(r, o, &m->scope.protocols);
 	return r->n == before ? 0 : -EINVAL;
 }
 
@@ -1484,11 +1498,14 @@ static void sb_prefixes(struct sbuf *sb, const char *field, const struct zh_cidr
 	sb_printf(sb, "]");
 }
 
-static void sb_protocols(struct sbuf *sb, unsigned int protocols)
+/* "protocols":[..] (after a comma when comma), nothing for ZH_PROTO_ANY. */
+static void sb_protocols(struct sbuf *sb, unsigned int protocols, bool comma)
 {
 	size_t i, k = 0;
 
-	sb_printf(sb, "\"protocols\":[");
+	if (protocols == ZH_PROTO_ANY)
+		return;
+	sb_printf(sb, "%s\"protocols\":[", comma ? "," : "");
 	for (i = 0; i < sizeof(protocol_names) / sizeof(protocol_names[0]); i++)
 		if (protocols & protocol_names[i].bit)
 			sb_printf(sb, "%s\"%s\"", k++ ? "," : "", protocol_names[i].name);
@@ -1544,15 +1561,14 @@ static int format_peering_kinds(const struct zh_record *rec, char *key, size_t k
 	switch (rec->kind) {
 	case ZH_REC_EXPORT:
 		if (!name_field_ok(rec->policy, sizeof(rec->policy), false) ||
-		    rec->exp.n_prefixes > ZH_EXPORT_PREFIXES_MAX || !(rec->exp.protocols & ZH_PROTO_ALL))
+		    rec->exp.n_prefixes > ZH_EXPORT_PREFIXES_MAX || !protocols_ok(rec->exp.protocols))
 			return -EINVAL;
 		snprintf(key, ksize, ZH_KEY_ROOT "networks/%s/exports/%s", rec->network, rec->policy);
+		/* {"prefixes":[..],"protocols":[..]}, either left out when absent */
 		sb_printf(sb, "{");
-		if (rec->exp.n_prefixes) {
+		if (rec->exp.n_prefixes)
 			sb_prefixes(sb, "prefixes", rec->exp.prefixes, rec->exp.n_prefixes);
-			sb_printf(sb, ",");
-		}
-		sb_protocols(sb, rec->exp.protocols);
+		sb_protocols(sb, rec->exp.protocols, rec->exp.n_prefixes);
 		sb_printf(sb, "}");
 		return 0;
 	case ZH_REC_PEERING: {
@@ -1606,13 +1622,12 @@ static int format_peering_kinds(const struct zh_record *rec, char *key, size_t k
 		if (!name_field_ok(rec->policy, sizeof(rec->policy), false) ||
 		    !rec->meta.scope.n_prefixes ||
 		    rec->meta.scope.n_prefixes > ZH_EXPORT_PREFIXES_MAX ||
-		    !(rec->meta.scope.protocols & ZH_PROTO_ALL))
+		    !protocols_ok(rec->meta.scope.protocols))
 			return -EINVAL;
 		snprintf(key, ksize, ZH_KEY_ROOT "published/%s/%s/meta", rec->network, rec->policy);
 		sb_printf(sb, "{\"vni\":%u,", rec->meta.vni);
 		sb_prefixes(sb, "prefixes", rec->meta.scope.prefixes, rec->meta.scope.n_prefixes);
-		sb_printf(sb, ",");
-		sb_protocols(sb, rec->meta.scope.protocols);
+		sb_protocols(sb, rec->meta.scope.protocols, true);
 		sb_printf(sb, "}");
 		return 0;
 	case ZH_REC_EFFECTIVE:

@@ -67,11 +67,16 @@ enum zh_rec_kind {
 	ZH_REC_KINDS,
 };
 
-/* IP protocols an export policy allows (bits). */
+/* IP protocols an export policy allows (bits): the three a policy can
+ * name, and OTHER for every other IP protocol. A policy that names none
+ * allows ANY. Same replacement text as include/zh_shared.h (the data
+ * plane's zh_policy values), so the compiler checks they agree.
+ */
 #define ZH_PROTO_TCP  0x1u
 #define ZH_PROTO_UDP  0x2u
 #define ZH_PROTO_ICMP 0x4u
-#define ZH_PROTO_ALL  (ZH_PROTO_TCP | ZH_PROTO_UDP | ZH_PROTO_ICMP)
+#define ZH_PROTO_OTHER 0x8u
+#define ZH_PROTO_ANY   (ZH_PROTO_TCP | ZH_PROTO_UDP | ZH_PROTO_ICMP | ZH_PROTO_OTHER)
 
 struct zh_cidr {
 	uint32_t addr;             /* network byte order, host bits zero */
@@ -122,7 +127,7 @@ struct zh_rec_port {
 struct zh_rec_export {
 	uint8_t n_prefixes;        /* 0: the network's CIDRs */
 	struct zh_cidr prefixes[ZH_EXPORT_PREFIXES_MAX];
-	uint8_t protocols;         /* ZH_PROTO_* bits, never 0 (absent: all) */
+	uint8_t protocols;         /* ZH_PROTO_* bits: ANY (absent), or named ones only */
 };
 
 /* networks/<net>/peerings/<peer>: <net> grants <peer> the export policy
@@ -295,7 +300,9 @@ const char *zh_rec_kind_name(enum zh_rec_kind kind);
  */
 const char *zh_route_origin_name(unsigned int origin);
 const char *zh_conflict_rule_name(unsigned int rule);
-/* "tcp,udp,icmp" style list of ZH_PROTO_* bits into buf. */
+/* "tcp,udp,icmp" style list of ZH_PROTO_* bits into buf ("any" for
+ * ZH_PROTO_ANY).
+ */
 const char *zh_protocols_str(unsigned int protocols, char *buf, size_t size);
 
 #endif /* ZH_MODEL_H */

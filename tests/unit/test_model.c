@@ -318,11 +318,13 @@ static const struct rec_case rec_ok_cases[] = {
 	/* peering kinds */
 	{"networks/blue/exports/web", "{'prefixes':['10.0.1.0/24','10.0.2.8/29'],'protocols':['tcp']}",
 	 NULL, NULL},
-	{"networks/blue/exports/all", "{}", "{'protocols':['tcp','udp','icmp']}", NULL},
+	{"networks/blue/exports/all", "{}", NULL, NULL},
 	{"networks/blue/exports/all", "{'prefixes':[],'protocols':['icmp','tcp']}",
 	 "{'protocols':['tcp','icmp']}", NULL},
-	{"networks/blue/exports/all", "{'prefixes':null,'protocols':null}",
-	 "{'protocols':['tcp','udp','icmp']}", NULL},
+	{"networks/blue/exports/all", "{'prefixes':null,'protocols':null}", "{}", NULL},
+	/* naming all three is not every protocol: the others stay out */
+	{"networks/blue/exports/all", "{'prefixes':['10.0.0.0/8'],'protocols':['udp','icmp','tcp']}",
+	 "{'prefixes':['10.0.0.0/8'],'protocols':['tcp','udp','icmp']}", NULL},
 	{"networks/blue/peerings/red", "{'grant':'web'}", "{'grant':'web','preference':100}", NULL},
 	{"networks/blue/peerings/red",
 	 "{'peer_shard':['http://198.18.0.202:23790','198.18.0.203:23790'],'grant':'web',"
@@ -335,6 +337,7 @@ static const struct rec_case rec_ok_cases[] = {
 	{"published/blue/web/meta",
 	 "{'vni':100,'prefixes':['10.0.1.0/24'],'protocols':['udp','tcp']}",
 	 "{'vni':100,'prefixes':['10.0.1.0/24'],'protocols':['tcp','udp']}", NULL},
+	{"published/blue/all/meta", "{'vni':100,'prefixes':['10.0.0.0/24']}", NULL, NULL},
 	{"published/blue/web/endpoints/10.0.1.5", EP_OK, NULL, NULL},
 	{"published/blue/web/routes/10.0.1.128/25", "{'host':'h2','host_ip':'198.18.0.2'}", NULL,
 	 NULL},
@@ -474,7 +477,7 @@ static const struct rec_case rec_bad_cases[] = {
 	{EXK, "{'prefixes':['10.0.1.1/24']}", NULL,
 	 EXK ": prefixes[0]: 10.0.1.1/24 has host bits set (the prefix is 10.0.1.0/24)"},
 	{EXK, "{'protocols':[]}", NULL,
-	 EXK ": protocols: needs at least one of tcp, udp, icmp (leave it out for all)"},
+	 EXK ": protocols: needs at least one of tcp, udp, icmp (leave it out for every protocol)"},
 	{EXK, "{'protocols':['tcp','sctp']}", NULL,
 	 EXK ": protocols[1]: unknown protocol \"sctp\" (tcp, udp or icmp)"},
 	{EXK, "{'protocols':['tcp','tcp']}", NULL,
@@ -513,8 +516,6 @@ static const struct rec_case rec_bad_cases[] = {
 	 "published/blue/web/meta: prefixes: required field missing"},
 	{"published/blue/web/meta", "{'vni':100,'prefixes':[],'protocols':['tcp']}", NULL,
 	 "published/blue/web/meta: prefixes: needs 1 to 16 prefixes, got 0"},
-	{"published/blue/web/meta", "{'vni':100,'prefixes':['10.0.1.0/24']}", NULL,
-	 "published/blue/web/meta: protocols: required field missing"},
 	{"published/blue/web/endpoints/10.0.1.5", "{'mac':'02:00:00:00:00:12','host':'h2'}", NULL,
 	 "published/blue/web/endpoints/10.0.1.5: host_ip: required field missing"},
 	{"published/blue/web/routes/10.0.1.0/24", "{}", NULL,
@@ -846,7 +847,7 @@ static void test_format_parse_round_trip(void **state)
 		r.exp.prefixes[i].addr = htonl(0x0a000000 | (i << 8));
 		r.exp.prefixes[i].len = 24;
 	}
-	r.exp.protocols = ZH_PROTO_ALL;
+	r.exp.protocols = ZH_PROTO_ANY;
 	check_round_trip(&r);
 
 	memset(&r, 0, sizeof(r));
@@ -959,6 +960,8 @@ static void test_format_refuses_invalid_records(void **state)
 	strcpy(r.network, "blue");
 	strcpy(r.policy, "web");
 	assert_int_equal(zh_record_format(&r, &k, &v), -EINVAL); /* no protocol */
+	r.exp.protocols = ZH_PROTO_TCP | ZH_PROTO_OTHER;
+	assert_int_equal(zh_record_format(&r, &k, &v), -EINVAL); /* cannot be written */
 	memset(&r, 0, sizeof(r));
 	r.kind = ZH_REC_PUB_META;
 	strcpy(r.network, "blue");
@@ -1431,7 +1434,7 @@ static void test_intent_expands_exports_and_peerings(void **state)
 		"{'vni':100,'cidrs':['10.0.0.0/24']}",
 		"{'drop':true}",
 		"{'prefixes':['10.0.0.0/25'],'protocols':['tcp']}",
-		"{'protocols':['tcp','udp','icmp']}",
+		"{}",
 		"{'peer_shard':['http://198.18.0.202:2'],'grant':'web','preference':200,"
 		"'user':'blue-at-red','password_file':'/etc/zh/red.pw','peer_user':'red-at-blue',"
 		"'peer_password_file':'/etc/zh/blue.pw'}",

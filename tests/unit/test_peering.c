@@ -105,9 +105,9 @@ static const struct view_case view_cases[] = {
 	 PEP("10.2.1.200", "2") PEP("10.2.1.5", "1")
 	 META("'10.2.1.0/24'", "'tcp'")
 	 PRT("10.2.1.0/24") PRT("10.2.1.128/25")},
-	{"no prefixes: the network's CIDRs (routes outside them stay private)", {}, ZH_PROTO_ALL,
+	{"no prefixes: the network's CIDRs (routes outside them stay private)", {}, ZH_PROTO_ANY,
 	 PEP("10.2.1.200", "2") PEP("10.2.1.5", "1") PEP("10.2.2.6", "3") PEP("10.61.0.9", "4")
-	 META("'10.2.0.0/16','10.60.0.0/14'", "'tcp','udp','icmp'")
+	 R "published/b/p/meta {'vni':200,'prefixes':['10.2.0.0/16','10.60.0.0/14']}\n"
 	 PRT("10.2.0.0/16") PRT("10.2.1.0/24") PRT("10.2.1.128/25") PRT("10.61.0.0/24")},
 	{"a route wider than the policy's prefix is not in it", {"10.2.1.128/25", "10.61.0.0/16"},
 	 ZH_PROTO_UDP | ZH_PROTO_ICMP,
