@@ -250,6 +250,8 @@ install: $(BINS)
 	$(Q)install -m 0644 README.md LICENSE $(wildcard docs/*.md) $(DESTDIR)$(DOCDIR)/
 	$(if $(filter $(BUILD)/zerohop-agent,$(BINS)),$(call msg,INSTALL,$(DESTDIR)$(BINDIR)/zerohop-agent))
 	$(if $(filter $(BUILD)/zerohop-agent,$(BINS)),$(Q)install -m 0755 $(BUILD)/zerohop-agent $(DESTDIR)$(BINDIR)/zerohop-agent)
+	$(if $(filter $(BUILD)/zerohop-controller,$(BINS)),$(call msg,INSTALL,$(DESTDIR)$(BINDIR)/zerohop-controller))
+	$(if $(filter $(BUILD)/zerohop-controller,$(BINS)),$(Q)install -m 0755 $(BUILD)/zerohop-controller $(DESTDIR)$(BINDIR)/zerohop-controller)
 	$(call msg,INSTALL,$(DESTDIR)$(SYSTEMD_UNITDIR)/zerohop-agent.service)
 	$(Q)install -d $(DESTDIR)$(SYSTEMD_UNITDIR)
 	$(Q)sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' agent/zerohop-agent.service \

@@ -88,6 +88,8 @@ int kvmap_set(struct kvmap *m, const char *key, const char *value, int64_t rev,
  * many visible values went away.
  */
 size_t kvmap_sweep(struct kvmap *m, unsigned int gen, int64_t rev);
+/* Drop the tombstones no newer than rev (the watch is past them). */
+void kvmap_prune(struct kvmap *m, int64_t rev);
 void kvmap_free(struct kvmap *m);
 
 /* --- the controller ---------------------------------------------------------------- */

@@ -984,6 +984,11 @@ static int reconcile(struct ctl *c, struct network *n)
 	}
 	n->reconciled_once = true;
 	n->last_known = known;
+	/* deleted keys stay as tombstones until the watch has passed them */
+	if (n->pub.n > 2 * want_pub.n + 64)
+		kvmap_prune(&n->pub, zh_etcd_sub_revision(n->sub_pub));
+	if (n->eff.n > 2 * want_eff.n + 64)
+		kvmap_prune(&n->eff, zh_etcd_sub_revision(n->sub_eff));
 out:
 	if (err && err != -ENOMEM)
 		; /* write_ops said why */

@@ -341,6 +341,28 @@ size_t kvmap_sweep(struct kvmap *m, unsigned int gen, int64_t rev)
 	return gone;
 }
 
+void kvmap_prune(struct kvmap *m, int64_t rev)
+{
+	struct kvmap fresh = {0};
+	size_t i;
+
+	for (i = 0; i < m->cap; i++) {
+		struct kv_entry *e = &m->e[i];
+		struct kv_entry *f;
+
+		if (!e->key || (!e->value && e->rev <= rev))
+			continue;
+		if (kvmap_set(&fresh, e->key, e->value, e->rev, e->gen) < 0) {
+			kvmap_free(&fresh);
+			return; /* out of memory: keep them */
+		}
+		f = kvmap_find(&fresh, e->key);
+		f->rev = e->rev;
+	}
+	kvmap_free(m);
+	*m = fresh;
+}
+
 void kvmap_free(struct kvmap *m)
 {
 	size_t i;

@@ -160,8 +160,9 @@ stop_ctl() {
 	kill -TERM "${CTL_PID[$1]}" 2>/dev/null
 	wait "${CTL_PID[$1]}"
 }
-# logged N REGEX: the controller of shard N logged a matching line.
-logged() { grep -Eq "$2" "$T/ctl$1.log"; }
+# logged N REGEX [MORE_THAN]: the controller of shard N logged a matching
+# line (more than MORE_THAN of them).
+logged() { [ "$(grep -Ec "$2" "$T/ctl$1.log")" -gt "${3:-0}" ]; }
 
 start_ctl 1
 start_ctl 2
@@ -280,6 +281,17 @@ sleep 1
 expect_eq "restart: no write on shard 1 (revision unchanged)" "$(revision 1)" "$rev"
 expect_eq "restart: the same published and effective state" "$(dump 1 $R/published/; dump 1 $R/effective/)" "$before"
 check "restart: the controller logged no write" bash -c "! grep -E 'reconciled: [1-9][0-9]* puts|[1-9][0-9]* deletes' '$T/ctl1.log'"
+
+# --- SIGHUP: everything read again, nothing written ----------------------------------------------
+
+rev=$(revision 1)
+seen=$(grep -Ec "network a: reconciled: .*peers 3/3 known" "$T/ctl1.log")
+kill -HUP "${CTL_PID[1]}"
+wait_for "SIGHUP: the controller reads everything again" logged 1 "SIGHUP: reading everything again"
+wait_for "SIGHUP: a reconciled again, every peer known" \
+	logged 1 "network a: reconciled: .*peers 3/3 known" "$seen"
+sleep 1
+expect_eq "SIGHUP: nothing written (revision unchanged)" "$(revision 1)" "$rev"
 
 # --- peer shard killed: its last state stays ------------------------------------------------------
 
