@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <poll.h>
 #include <signal.h>
@@ -203,6 +204,9 @@ static void reconcile(struct zh_agent *a)
 		if (zh_reconcile_full(a->rec))
 			a->full_needed = true; /* a map could not be read: try again */
 		pr_debug("full reconcile took %.1f ms\n", (zh_now_ns() - t0) / 1e6);
+		/* a listing parses megabytes of JSON in small pieces: give the
+		 * freed heap back so the agent's size follows its state */
+		malloc_trim(0);
 		a->oldest_event_ns = 0;
 		stats_refresh(a);
 		return;

@@ -31,6 +31,10 @@
  * pages make a 1M-key listing quadratic. 10000 keys are ~3 MB of JSON.
  */
 #define SUB_PAGE_SIZE        10000u
+/* ... and each further page of one listing doubles, up to this (~25 MB of
+ * JSON, well under the response cap), so the listing takes O(log N) pages.
+ */
+#define SUB_PAGE_MAX         80000u
 #define TXN_MAX_OPS          128u
 /* etcd refuses requests over --max-request-bytes (1.5 MiB by default). */
 #define TXN_MAX_BYTES        (1u << 20)
@@ -1210,7 +1214,7 @@ static void sub_list_done(struct zh_etcd_sub *s, long http)
 {
 	char cause[REASON_MAX - 128], reason[REASON_MAX];
 	struct zh_wire_range r;
-	bool retry, reauth;
+	bool retry, reauth, more;
 	unsigned int gen;
 	size_t i;
 	int ret;
@@ -1243,6 +1247,21 @@ static void sub_list_done(struct zh_etcd_sub *s, long http)
 	}
 	if (!s->list_rev)
 		s->list_rev = r.revision;
+	more = r.more && r.n_kvs;
+	if (more) {
+		/* Ask for the next page before handing this one over, so etcd
+		 * marshals it while the receiver digests this one. */
+		const struct zh_wire_kv *last = &r.kvs[r.n_kvs - 1];
+
+		if (bytes_set(&s->list_key, last->key, last->key_len, true)) {
+			sub_fail(s, "list %s: out of memory", s->prefix);
+			goto out;
+		}
+		if (s->page_size <= SUB_PAGE_MAX / 2)
+			s->page_size *= 2;
+		sub_step(s);
+		gen = s->gen;
+	}
 	for (i = 0; i < r.n_kvs && !s->dead && s->gen == gen; i++) {
 		const struct zh_wire_kv *w = &r.kvs[i];
 		struct zh_kv kv = {
@@ -1254,21 +1273,12 @@ static void sub_list_done(struct zh_etcd_sub *s, long http)
 		if (s->cbs.event)
 			s->cbs.event(&kv, s->ctx);
 	}
-	if (s->dead || s->gen != gen)
+	if (s->dead || s->gen != gen || more)
 		goto out;
-	if (r.more && r.n_kvs) {
-		const struct zh_wire_kv *last = &r.kvs[r.n_kvs - 1];
-
-		if (bytes_set(&s->list_key, last->key, last->key_len, true)) {
-			sub_fail(s, "list %s: out of memory", s->prefix);
-			goto out;
-		}
-		sub_step(s);
-		goto out;
-	}
 	s->rev = s->list_rev;
 	s->need_list = false;
 	s->resyncing = false;
+	s->page_size = SUB_PAGE_SIZE;
 	s->list_rev = 0;
 	free(s->list_key.data);
 	s->list_key.data = NULL;
