@@ -13,6 +13,7 @@
 #include "lib/icmp.h"
 #include "lib/lookup.h"
 #include "lib/parse.h"
+#include "lib/policy.h"
 #include "lib/stats.h"
 
 /* Enough linear bytes for Ethernet, IPv4 with options, and L4 ports. */
@@ -106,6 +107,11 @@ static __always_inline int route_ipv4(struct __sk_buff *skb, const struct zh_por
 	r = nexthop_resolve(port->vni, ip->daddr, &nh);
 	if (r)
 		return stats_drop_skb(skb, r);
+	/* Another network (remote, or served on this host): its export
+	 * policy toward ours decides. Traffic within a VNI never looks.
+	 */
+	if (nh.peer && !policy_allows(nh.vni, port->vni, ip->daddr, ip->protocol))
+		return stats_drop_skb(skb, ZH_CNT_DROP_POLICY);
 
 	if (nh.ifindex) {
 		/* Same host: one routed hop. */

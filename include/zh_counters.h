@@ -33,7 +33,8 @@
 	X(DROP_TOO_BIG, "drop_too_big", "packets too big for the uplink after encapsulation (not DF)") \
 	X(DROP_TTL, "drop_ttl", "packets whose TTL ran out")                               \
 	X(DROP_FIB, "drop_fib", "no underlay route to the destination host")               \
-	X(DROP_ERROR, "drop_error", "a BPF helper failed (adjust_room, store_bytes, ...)")
+	X(DROP_ERROR, "drop_error", "a BPF helper failed (adjust_room, store_bytes, ...)") \
+	X(DROP_POLICY, "drop_policy", "peering traffic the destination network's export policy does not allow")
 
 enum zh_counter_id {
 #define ZH_COUNTER_ENUM(id, name, help) ZH_CNT_##id,

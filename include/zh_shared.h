@@ -24,12 +24,14 @@
 #define ZH_MAP_ENDPOINTS "zh_endpoints"
 #define ZH_MAP_ROUTES    "zh_routes"
 #define ZH_MAP_DEVMAP    "zh_devmap"
+#define ZH_MAP_POLICY    "zh_policy"
 
 /* Default capacities; the loader may resize before load. */
 #define ZH_IFACES_MAX    1024
 #define ZH_PORTS_MAX     1024
 #define ZH_ENDPOINTS_MAX 65536
 #define ZH_ROUTES_MAX    16384
+#define ZH_POLICIES_MAX  16384
 
 #define ZH_VNI_MAX 0xffffff
 
@@ -159,6 +161,45 @@ struct zh_route {
 	enum zh_encap encap;
 };
 
+/* Protocol classes of an export policy: the bits of zh_policy.protocols.
+ * controller/model.h defines them for export records with the very same
+ * replacement text, so where both are included the compiler checks that
+ * they agree.
+ */
+#define ZH_PROTO_TCP  0x1u
+#define ZH_PROTO_UDP  0x2u
+#define ZH_PROTO_ICMP 0x4u
+#define ZH_PROTO_OTHER 0x8u /* every other IP protocol */
+#define ZH_PROTO_ANY   (ZH_PROTO_TCP | ZH_PROTO_UDP | ZH_PROTO_ICMP | ZH_PROTO_OTHER)
+
+/* zh_policy key (LPM trie): network vni exports addr to network peer_vni.
+ * vni is the network that owns the address (the destination's), peer_vni
+ * the one allowed to reach it. prefixlen counts the 64 VNI bits too, so a
+ * /24 has prefixlen 88; the lookup key has 96.
+ */
+struct zh_policy_key {
+	__u32 prefixlen;
+	__u32 vni;         /* exporting network; host order, matched in full */
+	__u32 peer_vni;    /* importing network; host order, matched in full */
+	ZH_IPV4(addr);
+};
+
+/* zh_policy value: the protocols the export allows (ZH_PROTO_* bits). The
+ * overlaid bit-fields only make `bpftool map dump` name them.
+ */
+struct zh_policy {
+	union {
+		__u32 protocols;
+		struct {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			__u32 tcp : 1, udp : 1, icmp : 1, other : 1, reserved : 28;
+#else
+			__u32 reserved : 28, other : 1, icmp : 1, udp : 1, tcp : 1;
+#endif
+		} allow;
+	};
+};
+
 /* zh_stats[counter id], per CPU. */
 struct zh_counter {
 	__u64 packets;
@@ -179,6 +220,8 @@ _Static_assert(sizeof(struct zh_endpoint) == 24, "zh_endpoint layout");
 _Static_assert(sizeof(struct zh_route_key) == 12, "zh_route_key layout");
 _Static_assert(sizeof(struct zh_route) == 16, "zh_route layout");
 _Static_assert(sizeof(struct zh_iface) == 32, "zh_iface layout");
+_Static_assert(sizeof(struct zh_policy_key) == 16, "zh_policy_key layout");
+_Static_assert(sizeof(struct zh_policy) == 4, "zh_policy layout");
 _Static_assert(sizeof(struct zh_counter) == 16, "zh_counter layout");
 
 #endif /* ZH_SHARED_H */

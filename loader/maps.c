@@ -64,6 +64,7 @@ void zh_maps_close(struct zh_maps *m)
 	zh_map_fd_close(&m->routes);
 	zh_map_fd_close(&m->ports);
 	zh_map_fd_close(&m->ifaces);
+	zh_map_fd_close(&m->policy);
 }
 
 int zh_maps_from_fds(struct zh_maps *m, int endpoints, int routes, int ports, int ifaces)
@@ -71,7 +72,7 @@ int zh_maps_from_fds(struct zh_maps *m, int endpoints, int routes, int ports, in
 	int err;
 
 	memset(m, 0, sizeof(*m));
-	m->endpoints.fd = m->routes.fd = m->ports.fd = m->ifaces.fd = -1;
+	m->endpoints.fd = m->routes.fd = m->ports.fd = m->ifaces.fd = m->policy.fd = -1;
 	err = zh_map_fd_init(&m->endpoints, endpoints);
 	if (!err)
 		err = zh_map_fd_init(&m->routes, routes);
@@ -99,12 +100,27 @@ static int open_one(const char *dir, const char *name, struct zh_map_fd *out)
 	return err;
 }
 
+/* open_one() for a map that may not be pinned: fd -1 and 0 then. */
+static int open_optional(const char *dir, const char *name, struct zh_map_fd *out)
+{
+	int fd = zh_map_open(dir, name);
+
+	if (fd == -ENOENT) {
+		pr_debug("map %s/%s is not there (attach the instance again to create it)\n", dir,
+			 name);
+		return 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	return open_one(dir, name, out);
+}
+
 int zh_maps_open(const char *instance, struct zh_maps *m)
 {
 	int err;
 
 	memset(m, 0, sizeof(*m));
-	m->endpoints.fd = m->routes.fd = m->ports.fd = m->ifaces.fd = -1;
+	m->endpoints.fd = m->routes.fd = m->ports.fd = m->ifaces.fd = m->policy.fd = -1;
 	err = zh_instance_open(instance, m->dir, sizeof(m->dir), &m->cfg);
 	if (err)
 		return err;
@@ -115,6 +131,12 @@ int zh_maps_open(const char *instance, struct zh_maps *m)
 		err = open_one(m->dir, ZH_MAP_PORTS, &m->ports);
 	if (!err)
 		err = open_one(m->dir, ZH_MAP_IFACES, &m->ifaces);
+	/* An instance attached before export policies existed has no
+	 * zh_policy (and programs that enforce none) until it is attached
+	 * again; then policy.fd stays -1.
+	 */
+	if (!err)
+		err = open_optional(m->dir, ZH_MAP_POLICY, &m->policy);
 	if (err)
 		zh_maps_close(m);
 	return err;

@@ -237,7 +237,8 @@ static int check_sizes(const char *instance, const char *dir, const struct zh_ma
 	const struct {
 		const char *map;
 		uint32_t want;
-	} rows[] = {{ZH_MAP_ENDPOINTS, s->endpoints}, {ZH_MAP_ROUTES, s->routes}};
+	} rows[] = {{ZH_MAP_ENDPOINTS, s->endpoints}, {ZH_MAP_ROUTES, s->routes},
+		    {ZH_MAP_POLICY, s->policies}};
 	struct bpf_map_info info;
 	__u32 len;
 	size_t i;

@@ -2,8 +2,10 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "parse.h"
 
@@ -169,6 +171,56 @@ int zh_parse_prefix(const char *s, uint32_t *prefix_be, uint8_t *len)
 		return -EINVAL;
 	*len = plen;
 	return 0;
+}
+
+int zh_parse_protocols(const char *s, uint32_t *bits)
+{
+	static const struct {
+		const char *name;
+		uint32_t bits;
+	} names[] = {
+		{"tcp", ZH_PROTO_TCP},   {"udp", ZH_PROTO_UDP}, {"icmp", ZH_PROTO_ICMP},
+		{"other", ZH_PROTO_OTHER}, {"any", ZH_PROTO_ANY},
+	};
+	const char *p = s, *end;
+	uint32_t out = 0;
+	size_t i, n;
+
+	if (!s || !*s)
+		return -EINVAL;
+	for (;;) {
+		end = strchr(p, ',');
+		n = end ? (size_t)(end - p) : strlen(p);
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strlen(names[i].name) == n && !strncasecmp(p, names[i].name, n))
+				break;
+		if (i == sizeof(names) / sizeof(names[0]))
+			return -EINVAL;
+		out |= names[i].bits;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	*bits = out;
+	return 0;
+}
+
+const char *zh_policy_protocols_str(uint32_t bits, char *buf, size_t len)
+{
+	static const char *const names[] = {"tcp", "udp", "icmp", "other"};
+	size_t i, off = 0;
+
+	if ((bits & ZH_PROTO_ANY) == ZH_PROTO_ANY) {
+		snprintf(buf, len, "any");
+		return buf;
+	}
+	buf[0] = 0;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (bits & (1u << i) && off < len)
+			off += snprintf(buf + off, len - off, "%s%s", off ? "," : "", names[i]);
+	if (!off)
+		snprintf(buf, len, "none");
+	return buf;
 }
 
 const char *zh_encap_str(uint32_t encap)

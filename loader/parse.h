@@ -5,6 +5,7 @@
 #ifndef ZH_PARSE_H
 #define ZH_PARSE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "zh_shared.h"
@@ -47,6 +48,13 @@ int zh_parse_encap(const char *s, enum zh_encap *out);
 /* a.b.c.d/len; host bits must be zero. */
 int zh_parse_prefix(const char *s, uint32_t *prefix_be, uint8_t *len);
 const char *zh_encap_str(uint32_t encap);
+/* Comma-separated protocols of an export policy: tcp, udp, icmp, other
+ * (any other IP protocol) or any (all four), case-insensitive; the
+ * ZH_PROTO_* bits.
+ */
+int zh_parse_protocols(const char *s, uint32_t *bits);
+/* "any", "none" or the names joined by commas ("tcp,icmp"); returns buf. */
+const char *zh_policy_protocols_str(uint32_t bits, char *buf, size_t len);
 int zh_parse_tc_request(const char *s, enum zh_tc_request *out);
 
 const char *zh_xdp_mode_str(uint32_t mode);

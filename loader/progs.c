@@ -103,6 +103,8 @@ static int reuse_pinned_maps(struct bpf_object *obj, const char *inst_dir,
 				bpf_map__set_max_entries(map, sizes->endpoints);
 			if (sizes && sizes->routes && !strcmp(bpf_map__name(map), ZH_MAP_ROUTES))
 				bpf_map__set_max_entries(map, sizes->routes);
+			if (sizes && sizes->policies && !strcmp(bpf_map__name(map), ZH_MAP_POLICY))
+				bpf_map__set_max_entries(map, sizes->policies);
 			continue;
 		}
 		memset(&info, 0, sizeof(info));

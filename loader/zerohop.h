@@ -26,6 +26,7 @@
 struct zh_map_sizes {
 	uint32_t endpoints;
 	uint32_t routes;
+	uint32_t policies;
 };
 
 struct zh_attach_opts {
@@ -90,6 +91,39 @@ struct zh_route_opts {
 };
 int zh_route_add(const char *instance, const struct zh_route_opts *o);
 int zh_route_del(const char *instance, uint32_t vni, uint32_t prefix, uint8_t prefix_len);
+
+/* Export policies of peerings (zh_policy): network vni exports the prefix
+ * to network peer_vni for the protocols (ZH_PROTO_* bits). The data plane
+ * lets a packet from one network into another only when an entry of the
+ * destination's network toward the source's covers the destination address
+ * and has its protocol; the sending and the receiving host both check.
+ * Adding an existing (vni, peer_vni, prefix) replaces its protocols.
+ */
+int zh_policy_add(const char *instance, uint32_t vni, uint32_t peer_vni, uint32_t prefix,
+		  uint8_t prefix_len, uint32_t protocols);
+int zh_policy_del(const char *instance, uint32_t vni, uint32_t peer_vni, uint32_t prefix,
+		  uint8_t prefix_len);
+
+/* One zh_policy entry, decoded. */
+struct zh_policy_entry {
+	uint32_t vni;                  /* exporting network (owns the prefix) */
+	uint32_t peer_vni;             /* network allowed to reach it */
+	uint32_t prefix;               /* network byte order */
+	uint8_t prefix_len;
+	uint32_t protocols;            /* ZH_PROTO_* bits */
+};
+typedef int (*zh_policy_cb)(const struct zh_policy_entry *e, void *ctx);
+/* Every entry of the instance's zh_policy; cb returns 0 to go on. */
+int zh_policy_foreach(const char *instance, zh_policy_cb cb, void *ctx);
+/* The map element of an entry, for batched writes through zh_maps.policy
+ * (zh_map_update_many), and back for zh_map_iterate. Checks nothing;
+ * zh_policy_check() does, and logs why an entry is refused.
+ */
+void zh_policy_encode(const struct zh_policy_entry *e, struct zh_policy_key *key,
+		      struct zh_policy *val);
+void zh_policy_decode(const struct zh_policy_key *key, const struct zh_policy *val,
+		      struct zh_policy_entry *e);
+int zh_policy_check(const struct zh_policy_entry *e);
 
 /* Iterate a data-plane map of an instance: cb gets each key and value and
  * returns 0 to go on. Returns 0 or -errno.
@@ -185,12 +219,15 @@ struct zh_maps {
 	struct zh_map_fd routes;
 	struct zh_map_fd ports;
 	struct zh_map_fd ifaces;
+	struct zh_map_fd policy;       /* zh_policy; fd -1 on an instance attached
+					* by a zerohop without export policies */
 };
 
 /* Open the maps of an attached instance in this netns (logs why not). */
 int zh_maps_open(const char *instance, struct zh_maps *m);
 /* The same over maps the caller made (tests): the fds are dup'ed. Any fd
- * may be -1 (that map is then not available).
+ * may be -1 (that map is then not available). policy starts at -1; a test
+ * gives it one with zh_map_fd_init(&m->policy, fd).
  */
 int zh_maps_from_fds(struct zh_maps *m, int endpoints, int routes, int ports, int ifaces);
 void zh_maps_close(struct zh_maps *m);

@@ -92,17 +92,24 @@ static __always_inline int nexthop_resolve(__u32 vni, __u32 dst, struct zh_nexth
 }
 
 /* Overlay reverse-path check: the inner source must resolve, in the
- * packet's VNI, to the host that sent it.
+ * packet's VNI, to the host that sent it. Returns the network the source
+ * belongs to: vni, or the entry's dest_vni for a peer network's source
+ * (its reverse entry); 0 when the check fails (no VNI is 0).
  */
-static __always_inline bool rpf_ok(__u32 vni, __u32 inner_src, __u32 outer_src)
+static __always_inline __u32 rpf_source_vni(__u32 vni, __u32 inner_src, __u32 outer_src)
 {
 	struct zh_endpoint *ep = endpoint_lookup(vni, inner_src);
 	struct zh_route *rt;
 
-	if (ep)
-		return !ep->ifindex && ep->host_ip == outer_src;
+	if (ep) {
+		if (ep->ifindex || ep->host_ip != outer_src)
+			return 0;
+		return ep->dest_vni ? ep->dest_vni : vni;
+	}
 	rt = route_lookup(vni, inner_src);
-	return rt && rt->action == ZH_ROUTE_REMOTE && rt->host_ip == outer_src;
+	if (!rt || rt->action != ZH_ROUTE_REMOTE || rt->host_ip != outer_src)
+		return 0;
+	return rt->dest_vni ? rt->dest_vni : vni;
 }
 
 #endif /* ZH_BPF_LOOKUP_H */

@@ -69,6 +69,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } zh_routes SEC(".maps");
 
+/* Export policies of peerings: which addresses of a network (and which
+ * protocols) another network may reach. Only packets between two networks
+ * look here (policy.h).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, ZH_POLICIES_MAX);
+	__type(key, struct zh_policy_key);
+	__type(value, struct zh_policy);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} zh_policy SEC(".maps");
+
 /* Ports xdp_uplink may redirect decapsulated frames to: ifindex -> ifindex. */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "lookup.h"
 #include "parse.h"
+#include "policy.h"
 
 /* Largest outer header tunnel_parse() can look through: outer Ethernet,
  * IPv4 with options, UDP, Geneve with the most options, inner Ethernet and
@@ -36,6 +37,7 @@ static __always_inline int tunnel_parse(void *data, void *data_end, struct tunne
 	struct iphdr *ip, *iip;
 	struct udphdr *udp;
 	int dport, r;
+	__u32 src_vni;
 
 	if (parse_ethhdr(&nh, data_end, &eth) != ETH_P_IP)
 		return TUNNEL_PASS;
@@ -79,14 +81,22 @@ static __always_inline int tunnel_parse(void *data, void *data_end, struct tunne
 
 	t->outer_saddr = ip->saddr;
 	t->inner_off = (void *)ieth - data;
-	if (!rpf_ok(t->vni, iip->saddr, ip->saddr))
+	src_vni = rpf_source_vni(t->vni, iip->saddr, ip->saddr);
+	if (!src_vni)
 		return ZH_CNT_DROP_RPF;
 	r = nexthop_resolve(t->vni, iip->daddr, &t->nh);
 	if (r)
 		return r;
-	/* Only local VMs are delivered from the fabric: no transit. */
-	if (!t->nh.ifindex)
+	/* Only local VMs of the packet's own VNI are delivered from the
+	 * fabric: no transit, not even into a peer network served here.
+	 */
+	if (!t->nh.ifindex || t->nh.peer)
 		return ZH_CNT_DROP_NO_ROUTE;
+	/* From a peer network: the export policy of the packet's network,
+	 * checked again whatever the sender did.
+	 */
+	if (src_vni != t->vni && !policy_allows(t->vni, src_vni, iip->daddr, iip->protocol))
+		return ZH_CNT_DROP_POLICY;
 	return 0;
 }
 

@@ -26,6 +26,7 @@ int cmd_port(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_endpoint(int argc, char **argv);
 int cmd_route(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 /* zerohop show conflicts (cmd_conflicts.c), reached through cmd_show. */
@@ -65,6 +66,9 @@ enum {
 	OPT_DROP,
 	OPT_MAX_ENDPOINTS,
 	OPT_MAX_ROUTES,
+	OPT_PEER_VNI,
+	OPT_PROTOCOLS,
+	OPT_MAX_POLICIES,
 };
 
 #define CLI_COMMON_LONGOPTS                                                                \

@@ -11,7 +11,7 @@ static const char attach_usage[] =
 	"Usage: zerohop attach [--instance NAME] --uplink IFNAME --underlay-ip ADDR\n"
 	"                      [--xdp-mode auto|native|generic|off] [--tc-mode auto|tcx|clsact]\n"
 	"                      [--router-mac MAC] [--encap vxlan|geneve] [--mtu N]\n"
-	"                      [--max-endpoints N] [--max-routes N] [-v|-vv]\n"
+	"                      [--max-endpoints N] [--max-routes N] [--max-policies N] [-v|-vv]\n"
 	"\n"
 	"Attach xdp_uplink (XDP) and tc_uplink (TC ingress) to the uplink of instance NAME\n"
 	"(default: " ZH_DEFAULT_INSTANCE "). On an attached instance, replace every program\n"
@@ -27,6 +27,7 @@ static const char attach_usage[] =
 	"  --mtu N             uplink MTU (default: the interface's); VMs get N - 50\n"
 	"  --max-endpoints N   capacity of zh_endpoints (default 65536), set on first attach\n"
 	"  --max-routes N      capacity of zh_routes (default 16384), set on first attach\n"
+	"  --max-policies N    capacity of zh_policy (default 16384), set on first attach\n"
 	"  -v, -vv             more output; -vv includes libbpf's own messages\n";
 
 int cmd_attach(int argc, char **argv)
@@ -42,6 +43,7 @@ int cmd_attach(int argc, char **argv)
 		{"encap", required_argument, NULL, OPT_ENCAP},
 		{"max-endpoints", required_argument, NULL, OPT_MAX_ENDPOINTS},
 		{"max-routes", required_argument, NULL, OPT_MAX_ROUTES},
+		{"max-policies", required_argument, NULL, OPT_MAX_POLICIES},
 		{},
 	};
 	struct zh_attach_opts o = {.instance = ZH_DEFAULT_INSTANCE};
@@ -86,6 +88,10 @@ int cmd_attach(int argc, char **argv)
 		case OPT_MAX_ROUTES:
 			if (zh_parse_u32(optarg, 1, 1u << 24, &o.sizes.routes))
 				return cli_usage_error("attach", "invalid --max-routes '%s': need a number from 1 to %u", optarg, 1u << 24);
+			break;
+		case OPT_MAX_POLICIES:
+			if (zh_parse_u32(optarg, 1, 1u << 24, &o.sizes.policies))
+				return cli_usage_error("attach", "invalid --max-policies '%s': need a number from 1 to %u", optarg, 1u << 24);
 			break;
 		case OPT_ENCAP:
 			if (cli_opt_encap("attach", optarg, &o.encap))

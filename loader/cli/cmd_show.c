@@ -11,12 +11,14 @@
 #include "zerohop.h"
 
 static const char show_usage[] =
-	"Usage: zerohop show ports|endpoints|routes|stats [--instance NAME] [--json]\n"
+	"Usage: zerohop show ports|endpoints|routes|policies|stats [--instance NAME] [--json]\n"
 	"\n"
 	"ports      VM ports: interface, VNI, MAC, IPv4, and which uplink program delivers\n"
 	"           to it (xdp: xdp_uplink redirects through zh_devmap; tc: tc_uplink)\n"
 	"endpoints  exact endpoints per VNI: local ports, remote and peer endpoints\n"
 	"routes     prefix routes per VNI\n"
+	"policies   export policies of peerings: which prefixes of VNI a peer VNI may reach,\n"
+	"           and with which protocols\n"
 	"stats      every counter summed over CPUs (--json: {\"name\": packets, ...})\n"
 	"conflicts  route conflicts on a controller shard's etcd, not an instance's maps\n"
 	"           (see 'zerohop show conflicts --help')\n";
@@ -160,6 +162,41 @@ static int show_route(const void *k, const void *v, void *c)
 	return 0;
 }
 
+static int show_policy(const void *k, const void *v, void *c)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} protos[] = {{ZH_PROTO_TCP, "tcp"}, {ZH_PROTO_UDP, "udp"}, {ZH_PROTO_ICMP, "icmp"},
+		      {ZH_PROTO_OTHER, "other"}};
+	struct show_ctx *ctx = c;
+	struct zh_policy_entry e;
+	char prefix[INET_ADDRSTRLEN + 4], ip[INET_ADDRSTRLEN], list[32];
+	size_t i;
+
+	zh_policy_decode(k, v, &e);
+	ip_str(e.prefix, ip);
+	snprintf(prefix, sizeof(prefix), "%s/%u", ip, e.prefix_len);
+	if (ctx->arr) {
+		json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+		json_object_object_add(o, "vni", json_object_new_int64(e.vni));
+		json_object_object_add(o, "peer_vni", json_object_new_int64(e.peer_vni));
+		json_object_object_add(o, "prefix", json_object_new_string(prefix));
+		for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+			if (e.protocols & protos[i].bit)
+				json_object_array_add(a, json_object_new_string(protos[i].name));
+		json_object_object_add(o, "protocols", a);
+		json_object_array_add(ctx->arr, o);
+	} else {
+		if (!ctx->rows++)
+			printf("%-9s %-9s %-19s %s\n", "VNI", "PEER-VNI", "PREFIX", "PROTOCOLS");
+		printf("%-9u %-9u %-19s %s\n", e.vni, e.peer_vni, prefix,
+		       zh_policy_protocols_str(e.protocols, list, sizeof(list)));
+	}
+	return 0;
+}
+
 static int show_stats(const char *instance, bool json)
 {
 	struct zh_counter c[ZH_CNT_MAX];
@@ -202,6 +239,7 @@ int cmd_show(int argc, char **argv)
 		{"ports", ZH_MAP_PORTS, show_port},
 		{"endpoints", ZH_MAP_ENDPOINTS, show_endpoint},
 		{"routes", ZH_MAP_ROUTES, show_route},
+		{"policies", ZH_MAP_POLICY, show_policy},
 	};
 	const char *instance = ZH_DEFAULT_INSTANCE, *what;
 	struct show_ctx ctx = {0};
@@ -230,7 +268,8 @@ int cmd_show(int argc, char **argv)
 		json = true;
 	}
 	if (optind >= argc)
-		return cli_usage_error("show", "missing what to show: ports, endpoints, routes or stats");
+		return cli_usage_error("show", "missing what to show: ports, endpoints, routes, "
+				       "policies or stats");
 	what = argv[optind++];
 	if (optind < argc)
 		return cli_usage_error("show", "unexpected argument '%s'", argv[optind]);
@@ -238,8 +277,8 @@ int cmd_show(int argc, char **argv)
 		if (!strcmp(what, tables[t].what))
 			break;
 	if (t == sizeof(tables) / sizeof(tables[0]) && strcmp(what, "stats"))
-		return cli_usage_error("show", "unknown table '%s': use ports, endpoints, routes or "
-				       "stats", what);
+		return cli_usage_error("show", "unknown table '%s': use ports, endpoints, routes, "
+				       "policies or stats", what);
 	if (zh_check_privileges())
 		return ZH_EXIT_FAIL;
 	if (!zh_instance_exists(instance)) {

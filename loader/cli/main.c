@@ -15,6 +15,7 @@ static const struct cli_cmd commands[] = {
 	{"port", cmd_port, "add or remove a VM port (tc_port)"},
 	{"endpoint", cmd_endpoint, "add or remove a remote or peer endpoint"},
 	{"route", cmd_route, "add or remove a prefix route in a VNI"},
+	{"policy", cmd_policy, "add or remove an export policy of a peering"},
 	{"show", cmd_show, "show ports, endpoints, routes, counters or route conflicts"},
 	{"status", cmd_status, "show interfaces, programs, maps, features, counters"},
 	{"detach", cmd_detach, "detach an instance and remove its pins"},

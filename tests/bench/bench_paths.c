@@ -4,7 +4,8 @@
  *   bench_paths [--runs N] [--calls N] [--repeat N] [--cpu N] [--json FILE]
  *
  * Every data-plane path (ARP reply, same-host delivery, VXLAN, Geneve and
- * peering encapsulation, XDP and TC decapsulation, pass-through of traffic
+ * peering encapsulation, XDP and TC decapsulation of one network's and of
+ * a peer network's packets, pass-through of traffic
  * that is not ours, and each drop) runs one crafted packet through the real
  * programs, loaded by the loader library against a pin directory of their
  * own under /sys/fs/bpf, inside a private network namespace built like the
@@ -258,9 +259,19 @@ static void add_endpoint(uint32_t vni, const char *ip, const char *host, uint32_
 	map_put(ZH_MAP_ENDPOINTS, &key, &ep);
 }
 
+static void add_policy(uint32_t vni, uint32_t peer_vni, const char *prefix, int len)
+{
+	struct zh_policy_key key = {.prefixlen = 64 + len, .vni = vni, .peer_vni = peer_vni,
+				    .addr = pkt_addr(prefix)};
+	struct zh_policy val = {.protocols = ZH_PROTO_ANY};
+
+	map_put(ZH_MAP_POLICY, &key, &val);
+}
+
 /* vm1, vm2 in VNI A, vm3 in VNI B (all XDP-redirectable); 10.0.0.5 behind
  * HOST2 (VXLAN), 10.0.0.6 behind HOST3 (Geneve); in VNI B, 10.0.0.5 is a
- * peer endpoint (A's VM behind HOST2).
+ * peer endpoint (A's VM behind HOST2), and so is 10.0.1.7, which A does
+ * not export. A and B export their /24s to each other.
  */
 static void scene(void)
 {
@@ -270,6 +281,9 @@ static void scene(void)
 	add_endpoint(VNI_A, "10.0.0.5", HOST2, 0, ZH_ENCAP_DEFAULT);
 	add_endpoint(VNI_A, "10.0.0.6", HOST3, 0, ZH_ENCAP_GENEVE);
 	add_endpoint(VNI_B, "10.0.0.5", HOST2, VNI_A, ZH_ENCAP_DEFAULT);
+	add_endpoint(VNI_B, "10.0.1.7", HOST2, VNI_A, ZH_ENCAP_DEFAULT);
+	add_policy(VNI_A, VNI_B, "10.0.0.0", 24);
+	add_policy(VNI_B, VNI_A, "10.1.0.0", 24);
 }
 
 /* --- the paths ------------------------------------------------------------ */
@@ -295,6 +309,7 @@ struct path {
 	uint16_t dport;        /* (inner) UDP destination port [9] */
 	const uint8_t *smac;   /* IN_IP: [VM1_MAC]; FABRIC_MAC: a frame from the fabric */
 	const char *outer_src; /* tunnels: the sending host */
+	uint32_t vni;          /* tunnels: [VNI_A] */
 	bool vxlan_no_i;       /* a VXLAN header without the I flag */
 	int want_ret;
 	int counter;           /* the counter that names the path; -1: none */
@@ -343,6 +358,10 @@ static struct path paths[] = {
 	{.name = "decap_xdp_geneve", .desc = "xdp_uplink: Geneve decap, devmap redirect",
 	 .group = "decap", .prog = PR_XDP_UPLINK, .kind = IN_GENEVE, .src = "10.0.0.5",
 	 .dst = VM1_IP, .outer_src = HOST2, XDP(REDIRECT), CNT(DECAP_XDP)},
+	{.name = "decap_peer_xdp",
+	 .desc = "xdp_uplink: peering VXLAN decap (VNI B from A's VM), devmap redirect",
+	 .group = "decap", .prog = PR_XDP_UPLINK, .kind = IN_VXLAN, .src = "10.0.0.5",
+	 .dst = VM3_IP, .outer_src = HOST2, .vni = VNI_B, XDP(REDIRECT), CNT(DECAP_XDP)},
 	{.name = "decap_tc", .desc = "tc_uplink: VXLAN decap, redirect", .group = "decap",
 	 .prog = PR_TC_UPLINK, .dev = DEV_UPL, .kind = IN_VXLAN, .src = "10.0.0.5", .dst = VM1_IP,
 	 .outer_src = HOST2, TC(REDIRECT), CNT(DECAP_TC)},
@@ -355,6 +374,9 @@ static struct path paths[] = {
 	{.name = "drop_no_route", .desc = "tc_port: no endpoint or route for the destination",
 	 .group = "drop", .prog = PR_TC_PORT, .dev = DEV_VM1, .kind = IN_IP, .src = VM1_IP,
 	 .dst = "10.0.0.200", TC(SHOT), CNT(DROP_NO_ROUTE), .same_output = true},
+	{.name = "drop_policy", .desc = "tc_port: peer endpoint the peer does not export",
+	 .group = "drop", .prog = PR_TC_PORT, .dev = DEV_VM3, .kind = IN_IP, .smac = VM3_MAC,
+	 .src = VM3_IP, .dst = "10.0.1.7", TC(SHOT), CNT(DROP_POLICY), .same_output = true},
 	{.name = "drop_rpf_xdp", .desc = "xdp_uplink: inner source not behind the outer source",
 	 .group = "drop", .prog = PR_XDP_UPLINK, .kind = IN_VXLAN, .src = "10.0.0.5",
 	 .dst = VM1_IP, .outer_src = HOST3, XDP(DROP), CNT(DROP_RPF), .same_output = true},
@@ -399,7 +421,8 @@ static void build_inputs(void)
 		case IN_VXLAN:
 		case IN_GENEVE: {
 			struct pkt_tunnel t = {.type = p->kind == IN_GENEVE ? PKT_GENEVE : PKT_VXLAN,
-					       .src = p->outer_src, .dst = UNDERLAY, .vni = VNI_A,
+					       .src = p->outer_src, .dst = UNDERLAY,
+					       .vni = p->vni ? p->vni : VNI_A,
 					       .vxlan_no_i = p->vxlan_no_i};
 
 			n = pkt_eth(inner, ROUTER_MAC, REMOTE_MAC, ETH_P_IP);

@@ -171,7 +171,7 @@ struct fixture {
 	char dir[PATH_MAX];
 	struct zh_loaded progs[P_MAX];
 	uint32_t ifindex[DEV_MAX];
-	int stats_fd, ports_fd, endpoints_fd, routes_fd, devmap_fd, nexthops_fd;
+	int stats_fd, ports_fd, endpoints_fd, routes_fd, devmap_fd, nexthops_fd, policy_fd;
 	int ncpu;
 };
 
@@ -196,6 +196,8 @@ static HX_UNUSED int fixture_teardown(void **state)
 		close(f->devmap_fd);
 	if (f->nexthops_fd >= 0)
 		close(f->nexthops_fd);
+	if (f->policy_fd >= 0)
+		close(f->policy_fd);
 	if (f->dir[0])
 		zh_inst_dir_remove(f->dir);
 	free(f);
@@ -224,7 +226,7 @@ static HX_UNUSED int fixture_setup(void **state)
 	if (!f)
 		return -1;
 	f->stats_fd = f->ports_fd = f->endpoints_fd = f->routes_fd = f->devmap_fd = -1;
-	f->nexthops_fd = -1;
+	f->nexthops_fd = f->policy_fd = -1;
 	/* zh_inst_dir_remove() also tries to remove <bpffs>/zerohop; point
 	 * that at a place no real instance lives.
 	 */
@@ -260,8 +262,9 @@ static HX_UNUSED int fixture_setup(void **state)
 	f->routes_fd = zh_map_open(f->dir, ZH_MAP_ROUTES);
 	f->devmap_fd = zh_map_open(f->dir, ZH_MAP_DEVMAP);
 	f->nexthops_fd = zh_map_open(f->dir, ZH_MAP_NEXTHOPS);
+	f->policy_fd = zh_map_open(f->dir, ZH_MAP_POLICY);
 	if (f->stats_fd < 0 || f->ports_fd < 0 || f->endpoints_fd < 0 || f->routes_fd < 0 ||
-	    f->devmap_fd < 0 || f->nexthops_fd < 0) {
+	    f->devmap_fd < 0 || f->nexthops_fd < 0 || f->policy_fd < 0) {
 		print_error("cannot open the pinned maps under %s\n", f->dir);
 		goto fail;
 	}
@@ -301,8 +304,8 @@ static HX_UNUSED void nexthops_clear(struct fixture *f)
 			fail_msg("cannot clear zh_nexthops: %s", strerror(errno));
 }
 
-/* Start a group from empty zh_ports, zh_endpoints, zh_routes, zh_devmap
- * and zh_nexthops.
+/* Start a group from empty zh_ports, zh_endpoints, zh_routes, zh_devmap,
+ * zh_policy and zh_nexthops.
  */
 static HX_UNUSED void maps_reset(struct fixture *f)
 {
@@ -310,6 +313,7 @@ static HX_UNUSED void maps_reset(struct fixture *f)
 	map_clear(f->endpoints_fd, sizeof(struct zh_ep_key));
 	map_clear(f->routes_fd, sizeof(struct zh_route_key));
 	map_clear(f->devmap_fd, sizeof(__u32));
+	map_clear(f->policy_fd, sizeof(struct zh_policy_key));
 	nexthops_clear(f);
 }
 
@@ -357,6 +361,19 @@ static HX_UNUSED void add_route(struct fixture *f, uint32_t vni, const char *pre
 			      .action = (__u8)action, .encap = (__u8)encap};
 
 	assert_int_equal(zh_map_update(f->dir, ZH_MAP_ROUTES, &key, &rt), 0);
+}
+
+/* An export policy: network vni lets network peer_vni reach prefix/len
+ * with the ZH_PROTO_* protocols (as `zerohop policy add` writes it).
+ */
+static HX_UNUSED void add_policy(struct fixture *f, uint32_t vni, uint32_t peer_vni,
+				 const char *prefix, int len, uint32_t protocols)
+{
+	struct zh_policy_key key = {.prefixlen = 64 + len, .vni = vni, .peer_vni = peer_vni,
+				    .addr = pkt_addr(prefix)};
+	struct zh_policy val = {.protocols = protocols};
+
+	assert_int_equal(zh_map_update(f->dir, ZH_MAP_POLICY, &key, &val), 0);
 }
 
 /* --- rows -------------------------------------------------------------- */

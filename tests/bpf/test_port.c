@@ -9,7 +9,8 @@
 #include "harness.h"
 
 /* The programming every group starts from: three VM ports, remote and
- * peer endpoints, prefix routes. All in VNI A unless named otherwise.
+ * peer endpoints, prefix routes, and the export policies of the peer
+ * networks toward A. All in VNI A unless named otherwise.
  */
 static void scene_port(struct fixture *f)
 {
@@ -38,6 +39,27 @@ static void scene_port(struct fixture *f)
 	/* Only in VNI B: invisible from A. */
 	add_route(f, VNI_B, "10.77.0.0", 16, ZH_ROUTE_REMOTE, HOST2, 0, ZH_ENCAP_DEFAULT);
 	add_endpoint(f, VNI_B, "10.0.0.5", HOST3, 0, ZH_ENCAP_DEFAULT, REMOTE_MAC);
+
+	/* More of C behind HOST2, for the policy rows: 10.2.0.9 inside
+	 * C's TCP-only /24, 10.2.1.9 outside everything C exports to A.
+	 */
+	add_endpoint(f, VNI_A, "10.2.0.9", HOST2, VNI_C, ZH_ENCAP_DEFAULT, OTHER_MAC);
+	add_endpoint(f, VNI_A, "10.2.1.9", HOST2, VNI_C, ZH_ENCAP_DEFAULT, OTHER_MAC);
+	/* B's VM3 reaching A's VM1 on this host (the other direction). */
+	add_endpoint(f, VNI_B, VM1_IP, UNDERLAY, VNI_A, ZH_ENCAP_DEFAULT, VM1_MAC);
+
+	/* Export policies toward A: C gives 10.2.0.8 whole, the rest of
+	 * 10.2.0.0/24 for TCP only, and its routed 10.3.0.0/16; B gives VM3
+	 * for UDP and ICMP. The entries that must not count for A: C's
+	 * 10.2.1.0/24 is exported to B only, and A's own export of that
+	 * prefix to C is the other direction. A exports nothing to B.
+	 */
+	add_policy(f, VNI_C, VNI_A, "10.2.0.8", 32, ZH_PROTO_ANY);
+	add_policy(f, VNI_C, VNI_A, "10.2.0.0", 24, ZH_PROTO_TCP);
+	add_policy(f, VNI_C, VNI_A, "10.3.0.0", 16, ZH_PROTO_ANY);
+	add_policy(f, VNI_B, VNI_A, VM3_IP, 32, ZH_PROTO_UDP | ZH_PROTO_ICMP);
+	add_policy(f, VNI_C, VNI_B, "10.2.1.0", 24, ZH_PROTO_ANY);
+	add_policy(f, VNI_A, VNI_C, "10.2.1.0", 24, ZH_PROTO_ANY);
 }
 
 #define FROM_VM1(...) {.kind = PK_IP, .ip = {.src = VM1_IP, __VA_ARGS__}}
@@ -302,6 +324,97 @@ static void test_port_underlay_next_hop(void **state)
 	run_table(*state, nexthop_rows, ARRAY_SIZE(nexthop_rows));
 }
 
+#define PEER_VXLAN_TO(h, mac, v) ENCAP(C(ENCAP_VXLAN) | C(ENCAP_PEER), h, mac, v, ZH_ENCAP_VXLAN, \
+				       HOST2_MAC)
+
+/* Export policies at the sending host: a packet to another network leaves
+ * (or is delivered to a peer network on this host) only when that network
+ * exports the destination to the sender's for the packet's protocol.
+ */
+static const struct row policy_rows[] = {
+	{"exported /32 with any protocol: UDP", P_TC_PORT, .in = FROM_VM1(.dst = "10.2.0.8"),
+	 .want = PEER_VXLAN_TO(HOST2, OTHER_MAC, VNI_C)},
+	{"exported /32 with any protocol: TCP", P_TC_PORT,
+	 .in = FROM_VM1(.dst = "10.2.0.8", .proto = IPPROTO_TCP),
+	 .want = PEER_VXLAN_TO(HOST2, OTHER_MAC, VNI_C)},
+	{"exported /32 with any protocol: ICMP", P_TC_PORT,
+	 .in = FROM_VM1(.dst = "10.2.0.8", .proto = IPPROTO_ICMP, .payload = 8),
+	 .want = PEER_VXLAN_TO(HOST2, OTHER_MAC, VNI_C)},
+	{"exported /32 with any protocol: GRE (other)", P_TC_PORT,
+	 .in = FROM_VM1(.dst = "10.2.0.8", .proto = 47, .payload = 8),
+	 .want = PEER_VXLAN_TO(HOST2, OTHER_MAC, VNI_C)},
+	{"TCP-only /24: TCP leaves", P_TC_PORT,
+	 .in = FROM_VM1(.dst = "10.2.0.9", .proto = IPPROTO_TCP, .payload = 20),
+	 .want = PEER_VXLAN_TO(HOST2, OTHER_MAC, VNI_C)},
+	{"TCP-only /24: UDP", P_TC_PORT, .in = FROM_VM1(.dst = "10.2.0.9"),
+	 .want = DROP(DROP_POLICY)},
+	{"TCP-only /24: ICMP", P_TC_PORT,
+	 .in = FROM_VM1(.dst = "10.2.0.9", .proto = IPPROTO_ICMP, .payload = 8),
+	 .want = DROP(DROP_POLICY)},
+	{"TCP-only /24: GRE (other)", P_TC_PORT,
+	 .in = FROM_VM1(.dst = "10.2.0.9", .proto = 47, .payload = 8),
+	 .want = DROP(DROP_POLICY)},
+	{"TCP-only /24: an inner fragment of a UDP datagram", P_TC_PORT,
+	 .in = FROM_VM1(.dst = "10.2.0.9", .frag_off = PKT_IP_MF, .payload = 64),
+	 .want = DROP(DROP_POLICY)},
+	{"outside every prefix C exports to A (exported to B, and by A to C)", P_TC_PORT,
+	 .in = FROM_VM1(.dst = "10.2.1.9", .proto = IPPROTO_TCP),
+	 .want = DROP(DROP_POLICY)},
+	{"peer route, exported /16", P_TC_PORT, .in = FROM_VM1(.dst = "10.3.200.1"),
+	 .want = ENCAP(C(ENCAP_GENEVE) | C(ENCAP_PEER), HOST3, ROUTER_MAC, VNI_C,
+		       ZH_ENCAP_GENEVE, HOST3_MAC)},
+	{"policy before the MTU check: a 1460-byte DF packet gets no ICMP", P_TC_PORT,
+	 .in = FROM_VM1(.dst = "10.2.0.9", .frag_off = PKT_IP_DF, .len = 1460),
+	 .want = DROP(DROP_POLICY)},
+	{"same host, peer VNI B: UDP delivered", P_TC_PORT, .in = FROM_VM1(.dst = VM3_IP),
+	 .want = LOCAL(VM3_MAC)},
+	{"same host, peer VNI B: ICMP delivered", P_TC_PORT,
+	 .in = FROM_VM1(.dst = VM3_IP, .proto = IPPROTO_ICMP, .payload = 8),
+	 .want = LOCAL(VM3_MAC)},
+	{"same host, peer VNI B: TCP not exported", P_TC_PORT,
+	 .in = FROM_VM1(.dst = VM3_IP, .proto = IPPROTO_TCP), .want = DROP(DROP_POLICY)},
+	{"same host, B to A: A exports nothing to B", P_TC_PORT, .dev = DEV_VM3,
+	 .in = {.kind = PK_IP, .smac = VM3_MAC, .ip = {.src = VM3_IP, .dst = VM1_IP}},
+	 .want = DROP(DROP_POLICY)},
+	{"within VNI A nothing is checked: TCP to a remote VM", P_TC_PORT,
+	 .in = FROM_VM1(.dst = "10.0.0.5", .proto = IPPROTO_TCP),
+	 .want = VXLAN_TO(HOST2, REMOTE_MAC, VNI_A, HOST2_MAC)},
+	{"within VNI A nothing is checked: GRE to a VM on this host", P_TC_PORT,
+	 .in = FROM_VM1(.dst = VM2_IP, .proto = 47, .payload = 8), .want = LOCAL(VM2_MAC)},
+};
+
+static void test_port_enforces_export_policies(void **state)
+{
+	scene_port(*state);
+	run_table(*state, policy_rows, ARRAY_SIZE(policy_rows));
+}
+
+/* The same-host peering direction B -> A works once A exports VM1 to B,
+ * and a policy removed stops the next packet (no state is kept).
+ */
+static void test_port_policy_changes_apply_at_once(void **state)
+{
+	static const struct row b_to_a_allowed[] = {
+		{"same host, B to A after A exports VM1 to B", P_TC_PORT, .dev = DEV_VM3,
+		 .in = {.kind = PK_IP, .smac = VM3_MAC, .ip = {.src = VM3_IP, .dst = VM1_IP}},
+		 .want = LOCAL(VM1_MAC)},
+	};
+	static const struct row b_to_a_denied[] = {
+		{"same host, B to A after the policy is removed", P_TC_PORT, .dev = DEV_VM3,
+		 .in = {.kind = PK_IP, .smac = VM3_MAC, .ip = {.src = VM3_IP, .dst = VM1_IP}},
+		 .want = DROP(DROP_POLICY)},
+	};
+	struct fixture *f = *state;
+	struct zh_policy_key key = {.prefixlen = 64 + 32, .vni = VNI_A, .peer_vni = VNI_B,
+				    .addr = pkt_addr(VM1_IP)};
+
+	scene_port(f);
+	add_policy(f, VNI_A, VNI_B, VM1_IP, 32, ZH_PROTO_ANY);
+	run_table(f, b_to_a_allowed, ARRAY_SIZE(b_to_a_allowed));
+	assert_int_equal(bpf_map_delete_elem(f->policy_fd, &key), 0);
+	run_table(f, b_to_a_denied, ARRAY_SIZE(b_to_a_denied));
+}
+
 static void test_port_mtu_and_icmp_frag_needed(void **state)
 {
 	scene_port(*state);
@@ -545,6 +658,8 @@ int main(void)
 		cmocka_unit_test(test_port_underlay_next_hop),
 		cmocka_unit_test(test_port_next_hop_cache),
 		cmocka_unit_test(test_port_mtu_and_icmp_frag_needed),
+		cmocka_unit_test(test_port_enforces_export_policies),
+		cmocka_unit_test(test_port_policy_changes_apply_at_once),
 		cmocka_unit_test(test_port_source_port_is_a_flow_hash),
 		cmocka_unit_test(test_objects_share_pinned_maps),
 	};

@@ -12,8 +12,10 @@
 
 /* vm1 and vm3 can take XDP redirects (in zh_devmap), vm2 cannot. 10.0.0.5
  * lives behind HOST2, 10.0.0.6 behind HOST3, 10.8.0.0/16 is routed to
- * HOST2. In VNI B (served here by vm3), 10.0.0.5 is a peer endpoint: A's
- * VM behind HOST2.
+ * HOST2. In VNI B (served here by vm3, and by vmx as 10.1.5.5), 10.0.0.5
+ * is a peer endpoint: A's VM behind HOST2; 10.20.0.0/16 is a peer route:
+ * C's prefix behind HOST3. B exports VM3 to A for UDP and TCP and to C for
+ * ICMP; nothing exports 10.1.5.5 to A.
  */
 static void scene_uplink(struct fixture *f)
 {
@@ -29,6 +31,22 @@ static void scene_uplink(struct fixture *f)
 	add_route(f, VNI_A, "10.8.0.0", 16, ZH_ROUTE_REMOTE, HOST2, 0, ZH_ENCAP_DEFAULT);
 	add_route(f, VNI_A, "10.66.0.0", 16, ZH_ROUTE_DROP, NULL, 0, ZH_ENCAP_DEFAULT);
 	add_endpoint(f, VNI_B, "10.0.0.5", HOST2, VNI_A, ZH_ENCAP_DEFAULT, REMOTE_MAC);
+
+	add_port(f, DEV_VMX, VNI_B, "10.1.5.5", OTHER_MAC);
+	add_devmap(f, DEV_VMX);
+	add_route(f, VNI_B, "10.20.0.0", 16, ZH_ROUTE_REMOTE, HOST3, VNI_C, ZH_ENCAP_DEFAULT);
+	add_endpoint(f, VNI_B, "10.1.9.9", HOST2, 0, ZH_ENCAP_DEFAULT, REMOTE_MAC);
+	/* A peer entry of B pointing at A's VM1 on this very host. */
+	add_endpoint(f, VNI_B, VM1_IP, UNDERLAY, VNI_A, ZH_ENCAP_DEFAULT, VM1_MAC);
+	add_policy(f, VNI_B, VNI_A, "10.1.0.0", 24, ZH_PROTO_UDP | ZH_PROTO_TCP);
+	add_policy(f, VNI_B, VNI_C, VM3_IP, 32, ZH_PROTO_ICMP);
+	/* Neither of these lets A reach 10.1.5.5: another peer, the other
+	 * direction.
+	 */
+	add_policy(f, VNI_B, VNI_C, "10.1.5.0", 24, ZH_PROTO_ANY);
+	add_policy(f, VNI_A, VNI_B, "10.1.5.0", 24, ZH_PROTO_ANY);
+	/* A exports VM1 to B: it still must not arrive through VNI B. */
+	add_policy(f, VNI_A, VNI_B, VM1_IP, 32, ZH_PROTO_ANY);
 }
 
 #define VXLAN_IN(host, v, ...)                                                             \
@@ -247,6 +265,65 @@ static const struct row decap_rows[] = {
 	 .want = TC_DECAP(VM1_MAC)},
 };
 
+/* Export policies at the receiving host: a peer network's packet is
+ * decapsulated only when the packet's network exports the destination to
+ * the source's network (found by the reverse-path check) for its protocol,
+ * whatever the sending host checked or did not.
+ */
+static const struct row policy_rows[] = {
+	{"from A: TCP to the exported /24", P_TC_UPLINK,
+	 .in = VXLAN_IN(HOST2, VNI_B, .src = "10.0.0.5", .dst = VM3_IP, .proto = IPPROTO_TCP),
+	 .want = TC_DECAP(VM3_MAC)},
+	{"from A: TCP to the exported /24", P_XDP_UPLINK,
+	 .in = VXLAN_IN(HOST2, VNI_B, .src = "10.0.0.5", .dst = VM3_IP, .proto = IPPROTO_TCP),
+	 .want = XDP_DECAP(VM3_MAC)},
+	{"from A: ICMP, not exported to A", P_UPLINKS,
+	 .in = VXLAN_IN(HOST2, VNI_B, .src = "10.0.0.5", .dst = VM3_IP, .proto = IPPROTO_ICMP,
+			.payload = 8),
+	 .want = DROP(DROP_POLICY)},
+	{"from A: GRE (other), not exported to A", P_UPLINKS,
+	 .in = GENEVE_IN(HOST2, VNI_B, .src = "10.0.0.5", .dst = VM3_IP, .proto = 47,
+			 .payload = 8),
+	 .want = DROP(DROP_POLICY)},
+	{"from A: to a port of B outside what B exports to A", P_UPLINKS,
+	 .in = VXLAN_IN(HOST2, VNI_B, .src = "10.0.0.5", .dst = "10.1.5.5"),
+	 .want = DROP(DROP_POLICY)},
+	{"from C (peer route): ICMP exported to C", P_TC_UPLINK,
+	 .in = VXLAN_IN(HOST3, VNI_B, .src = "10.20.1.1", .dst = VM3_IP, .proto = IPPROTO_ICMP,
+			.payload = 8),
+	 .want = TC_DECAP(VM3_MAC)},
+	{"from C (peer route): ICMP exported to C", P_XDP_UPLINK,
+	 .in = VXLAN_IN(HOST3, VNI_B, .src = "10.20.1.1", .dst = VM3_IP, .proto = IPPROTO_ICMP,
+			.payload = 8),
+	 .want = XDP_DECAP(VM3_MAC)},
+	{"from C (peer route): UDP, exported to A only", P_UPLINKS,
+	 .in = VXLAN_IN(HOST3, VNI_B, .src = "10.20.1.1", .dst = VM3_IP),
+	 .want = DROP(DROP_POLICY)},
+	{"from B's own remote VM: never checked", P_TC_UPLINK,
+	 .in = VXLAN_IN(HOST2, VNI_B, .src = "10.1.9.9", .dst = "10.1.5.5", .proto = 47,
+			.payload = 8),
+	 .want = TC_DECAP(OTHER_MAC)},
+	{"from B's own remote VM: never checked", P_XDP_UPLINK,
+	 .in = VXLAN_IN(HOST2, VNI_B, .src = "10.1.9.9", .dst = "10.1.5.5", .proto = 47,
+			.payload = 8),
+	 .want = XDP_DECAP(OTHER_MAC)},
+	{"VNI B to B's peer entry of A's VM1 here: no transit into A", P_UPLINKS,
+	 .in = VXLAN_IN(HOST2, VNI_B, .src = "10.1.9.9", .dst = VM1_IP),
+	 .want = DROP(DROP_NO_ROUTE)},
+	{"VNI B from A to B's peer entry of A's VM1 here: no transit", P_UPLINKS,
+	 .in = VXLAN_IN(HOST2, VNI_B, .src = "10.0.0.5", .dst = VM1_IP),
+	 .want = DROP(DROP_NO_ROUTE)},
+	{"from A: unknown destination is drop_no_route, not drop_policy", P_UPLINKS,
+	 .in = VXLAN_IN(HOST2, VNI_B, .src = "10.0.0.5", .dst = "10.1.0.99", .proto = IPPROTO_ICMP),
+	 .want = DROP(DROP_NO_ROUTE)},
+};
+
+static void test_uplink_enforces_export_policies(void **state)
+{
+	scene_uplink(*state);
+	run_table(*state, policy_rows, ARRAY_SIZE(policy_rows));
+}
+
 static void test_uplink_passes_what_is_not_ours(void **state)
 {
 	scene_uplink(*state);
@@ -344,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_uplink_passes_what_is_not_ours),
 		cmocka_unit_test(test_uplink_drops_bad_tunnel_packets),
 		cmocka_unit_test(test_uplink_decapsulates_to_local_ports),
+		cmocka_unit_test(test_uplink_enforces_export_policies),
 		cmocka_unit_test(test_uplink_truncated_vxlan),
 		cmocka_unit_test(test_uplink_truncated_geneve_with_options),
 	};
