@@ -6,7 +6,7 @@
 # detach of an instance that is not attached is not an error; an unknown
 # command or option is a usage error (exit 2), and so is a bad or missing
 # option value of `port` (exit 2, still one line, still nothing changed).
-# "Nothing changed" covers the port, endpoint and route tables of the
+# "Nothing changed" covers the port, endpoint, route and policy tables of the
 # attached instance, which has one VM port (vp0) the cases must not touch.
 . "$(dirname "$0")/lib.sh"
 require_root
@@ -57,7 +57,7 @@ state() {
 	nsexec h1 bpftool net show
 	nsexec h1 tc filter show dev u0 ingress
 	zh h1 status --json --instance "$OK" | jq -c '.instances[0] | {interfaces, maps: [.maps[] | {name, id}]}'
-	for t in ports endpoints routes; do zh h1 show "$t" --json --instance "$OK" | jq -c .; done
+	for t in ports endpoints routes policies; do zh h1 show "$t" --json --instance "$OK" | jq -c .; done
 }
 baseline=$(state)
 expect_eq "before the cases: nothing on u0, w0 and lo" \
@@ -195,6 +195,22 @@ done
 bad "route add --drop with --host"   "--drop takes no"                in_h1 route add --instance "$OK" --vni $VNI --prefix 10.1.0.0/16 --drop --host 198.18.0.2
 bad "route add without --host or --drop" "--host UNDERLAY_ADDR or --drop" in_h1 route add --instance "$OK" --vni $VNI --prefix 10.1.0.0/16
 bad "route del with --drop"          "route del takes only"           in_h1 route del --instance "$OK" --vni $VNI --prefix 10.1.0.0/16 --drop
+PO=(policy add --instance "$OK")
+for vni in 0 16777216 x; do
+	bad "policy add --vni '$vni'"    "--vni '$vni'"                   in_h1 "${PO[@]}" --vni "$vni" --peer-vni 200 --prefix 10.1.0.0/16
+	bad "policy add --peer-vni '$vni'" "--peer-vni '$vni'"            in_h1 "${PO[@]}" --vni 200 --peer-vni "$vni" --prefix 10.1.0.0/16
+done
+for pfx in 10.1.0.1/16 10.1.0.0/33 10.1.0.0 ''; do
+	bad "policy add --prefix '$pfx'" "--prefix '$pfx'"               in_h1 "${PO[@]}" --vni 200 --peer-vni $VNI --prefix "$pfx"
+done
+for p in sctp tcp, '' tcp,,udp; do
+	bad "policy add --protocols '$p'" "--protocols '$p'"             in_h1 "${PO[@]}" --vni 200 --peer-vni $VNI --prefix 10.1.0.0/16 --protocols "$p"
+done
+bad "policy add without --peer-vni"  --peer-vni                       in_h1 "${PO[@]}" --vni 200 --prefix 10.1.0.0/16
+bad "policy add without --prefix"    --prefix                         in_h1 "${PO[@]}" --vni 200 --peer-vni $VNI
+bad "policy add toward itself"       "toward itself"                  in_h1 "${PO[@]}" --vni $VNI --peer-vni $VNI --prefix 10.1.0.0/16
+bad "policy del with --protocols"    "policy del takes no --protocols" in_h1 policy del --instance "$OK" --vni 200 --peer-vni $VNI --prefix 10.1.0.0/16 --protocols tcp
+bad "policy, unknown subcommand"     frob                             in_h1 policy frob --instance "$OK" --vni 200 --peer-vni $VNI --prefix 10.1.0.0/16
 want_rc=
 # Valid syntax that the instance's state refuses: exit 1.
 bad "endpoint add over a VM port"    "is a VM port on this host"      in_h1 "${E[@]}" --vni $VNI --ip 10.0.0.2 --mac 02:00:0a:00:00:02 --host 198.18.0.2
@@ -204,6 +220,8 @@ bad "route del of a missing one"     "no route 10.9.0.0/16 in VNI $VNI" in_h1 ro
 bad "endpoint add, instance not attached" "$BAD"                      in_h1 endpoint add --instance "$BAD" "${EP[@]}"
 bad "route add, instance not attached" "$BAD"                         in_h1 route add --instance "$BAD" --vni $VNI --prefix 10.1.0.0/16 --drop
 bad "show, instance not attached"    "$BAD"                           in_h1 show endpoints --instance "$BAD"
+bad "policy del of a missing one"    "no policy 10.1.0.0/16 of VNI 200 for VNI $VNI" in_h1 policy del --instance "$OK" --vni 200 --peer-vni $VNI --prefix 10.1.0.0/16
+bad "policy add, instance not attached" "$BAD"                        in_h1 policy add --instance "$BAD" --vni 200 --peer-vni $VNI --prefix 10.1.0.0/16
 
 # Not errors, or usage errors with their own exit status.
 out=$(zh h1 detach --instance "$BAD" 2>&1)

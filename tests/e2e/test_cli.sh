@@ -12,7 +12,7 @@ version=$("$ZH" --version)
 if [[ "$version" =~ ^zerohop\ [0-9]+\.[0-9]+\.[0-9]+$ ]]; then tap_ok "--version prints 'zerohop X.Y.Z'"
 else tap_fail "--version prints 'zerohop X.Y.Z' (got '$version')"; fi
 check "--help exits 0 and lists the commands" bash -c "'$ZH' --help | grep -q '^  attach'"
-for cmd in attach port endpoint route show status detach; do
+for cmd in attach port endpoint route policy show status detach; do
 	check "$cmd --help exits 0 and shows its usage" \
 		bash -c "'$ZH' $cmd --help | grep -q '^Usage: zerohop $cmd'"
 done
@@ -37,7 +37,7 @@ for c in tc_port_rx fwd_local drop_spoof drop_no_port drop_no_route; do
 done
 expect_eq "show stats (text): a header and a row per counter" \
 	"$(zh h1 show stats --instance "$INST" | grep -c '')" "$(( $(jq length <<<"$stats") + 1 ))"
-for t in ports endpoints routes; do
+for t in ports endpoints routes policies; do
 	expect_eq "show $t --json on a fresh instance is []" \
 		"$(zh h1 show "$t" --json --instance "$INST" | jq -c .)" "[]"
 	expect_eq "show $t on a fresh instance says 'no $t'" "$(zh h1 show "$t" --instance "$INST")" "no $t"

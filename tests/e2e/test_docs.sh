@@ -42,6 +42,8 @@ check "endpoint add (peer)" zh docs endpoint add --instance "$INST" --vni 100 \
 	--ip 10.0.2.21 --mac 02:00:00:00:02:21 --host 198.18.0.2 --dest-vni 200
 check "route add" zh docs route add --instance "$INST" --vni 100 \
 	--prefix 10.0.8.0/24 --host 198.18.0.3 --encap geneve
+check "policy add" zh docs policy add --instance "$INST" --vni 200 --peer-vni 100 \
+	--prefix 10.0.2.0/24 --protocols tcp,icmp
 
 # --- counters: each name `show stats --json` prints is in docs/datapath.md
 stats=$(zh docs show stats --json --instance "$INST") || bail "show stats --json"
@@ -98,6 +100,15 @@ if grep -Eq '"ip_octets": \[10,0,2,21' <<<"$ep" && grep -Eq '"host_ip_octets": \
 else
 	tap_fail "zh_endpoints shows ip_octets and host_ip_octets"
 	printf '%s\n' "$ep" | head -n 20 | sed 's/^/# /'
+fi
+# zh_policy names its protocol bits (the allow bit-fields).
+pol=$(bpftool map dump pinned "$pins/zh_policy" 2>&1)
+if grep -Eq '"addr_octets": \[10,0,2,0' <<<"$pol" &&
+	tr -d ' \n' <<<"$pol" | grep -qF '"allow":{"tcp":0x1,"udp":0x0,"icmp":0x1,"other":0x0'; then
+	tap_ok "zh_policy shows addr_octets and the allow bits"
+else
+	tap_fail "zh_policy shows addr_octets and the allow bits"
+	printf '%s\n' "$pol" | head -n 30 | sed 's/^/# /'
 fi
 if grep -qF 'ip_octets' "$DOCS/datapath.md"; then
 	tap_ok "docs/datapath.md explains the NAME_octets fields"
