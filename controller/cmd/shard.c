@@ -790,16 +790,14 @@ static int seed_unknown_peers(struct network *n, struct cands *cands)
 		    rec->kind != ZH_REC_EFFECTIVE)
 			continue;
 		for (k = 0; !err && k <= rec->eff.n_losers; k++) {
-			const struct zh_eff_route *r = k ? &rec->eff.losers[k - 1] : &rec->eff.winner;
+			struct zh_eff_route r = k ? rec->eff.losers[k - 1] : rec->eff.winner;
 			struct peer *p;
 
-			if (r->origin != ZH_ORIGIN_PEER || !(p = peer_find(n, r->network)) ||
+			if (r.origin != ZH_ORIGIN_PEER || !(p = peer_find(n, r.network)) ||
 			    p->removed || peer_known(p))
 				continue;
-			struct zh_eff_route seeded = *r;
-
-			seeded.preference = p->rec.preference;
-			err = cand_add(cands, &rec->eff.prefix, &seeded);
+			r.preference = p->rec.preference; /* ours, as it is now */
+			err = cand_add(cands, &rec->eff.prefix, &r);
 		}
 	}
 	free(rec);
@@ -841,6 +839,14 @@ static int gather_routes(struct network *n, struct cands *cands, size_t *known)
 /* published/<net>/<policy>/ for every policy granted by a peering of n. */
 static int build_views(struct network *n, struct zh_kvlist *out)
 {
+	struct zh_view_src src = {
+		.network = n->name,
+		.net = &n->rec,
+		.eps = (const struct zh_rec_endpoint *)n->eps.items,
+		.n_eps = n->eps.n,
+		.routes = (const struct zh_rec_route *)n->routes.items,
+		.n_routes = n->routes.n,
+	};
 	size_t i, j;
 	int err = 0;
 
@@ -861,16 +867,8 @@ static int build_views(struct network *n, struct zh_kvlist *out)
 				"nothing published", n->name, grant, n->peers[i]->rec.peer);
 			continue;
 		}
-		struct zh_view_src src = {
-			.network = n->name,
-			.net = &n->rec,
-			.policy = grant,
-			.exp = &e->exp,
-			.eps = (const struct zh_rec_endpoint *)n->eps.items,
-			.n_eps = n->eps.n,
-			.routes = (const struct zh_rec_route *)n->routes.items,
-			.n_routes = n->routes.n,
-		};
+		src.policy = grant;
+		src.exp = &e->exp;
 		err = zh_view_build(&src, out);
 	}
 	return err;
@@ -925,6 +923,7 @@ static int reconcile(struct ctl *c, struct network *n)
 	struct zh_etcd_op *ops_pub = NULL, *ops_eff = NULL, *ops = NULL;
 	size_t n_pub = 0, n_eff = 0, known = 0, puts = 0, i;
 	struct cands cands = {0};
+	bool logged = false;
 	int64_t rev = 0;
 	int err = 0;
 
@@ -964,8 +963,10 @@ static int reconcile(struct ctl *c, struct network *n)
 		for (i = 0; i < n_pub + n_eff; i++)
 			puts += ops[i].type == ZH_ETCD_PUT;
 		err = write_ops(c, n, ops, n_pub + n_eff, n_pub, &rev);
-		if (err)
+		if (err) {
+			logged = true;
 			goto out;
+		}
 	}
 	if (n_pub + n_eff || !n->reconciled_once || known != n->last_known) {
 		size_t active = 0;
@@ -990,10 +991,8 @@ static int reconcile(struct ctl *c, struct network *n)
 	if (n->eff.n > 2 * want_eff.n + 64)
 		kvmap_prune(&n->eff, zh_etcd_sub_revision(n->sub_eff));
 out:
-	if (err && err != -ENOMEM)
-		; /* write_ops said why */
-	else if (err)
-		ctl_err("network %s: reconcile: out of memory", n->name);
+	if (err && !logged)
+		ctl_err("network %s: reconcile: %s", n->name, strerror(-err));
 	free(ops);
 	free(ops_pub);
 	free(ops_eff);
