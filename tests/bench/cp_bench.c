@@ -228,10 +228,12 @@ static int latency(struct zh_etcd *e, const char *instance, uint32_t updates, ui
 {
 	struct zh_record r;
 	double *lat = calloc(updates, sizeof(double));
+	double *ack = calloc(updates, sizeof(double));
+	double *own = calloc(updates, sizeof(double));
 	int fd = map_fd(instance, ZH_MAP_ENDPOINTS, false), err = 0;
 	uint32_t u;
 
-	if (fd < 0 || !lat) {
+	if (fd < 0 || !lat || !ack || !own) {
 		err = fd < 0 ? fd : -ENOMEM;
 		goto out;
 	}
@@ -255,6 +257,7 @@ static int latency(struct zh_etcd *e, const char *instance, uint32_t updates, ui
 			fprintf(stderr, "cp_bench: put failed: %s\n", zh_etcd_error(e));
 			goto out;
 		}
+		ack[u] = (now_s() - t0) * 1e3;
 		deadline = t0 + 5;
 		for (;;) {
 			if (bpf_map_lookup_elem(fd, &key, &val) == 0 &&
@@ -265,17 +268,30 @@ static int latency(struct zh_etcd *e, const char *instance, uint32_t updates, ui
 				err = -ETIMEDOUT;
 				goto out;
 			}
+			/* poll every 20 us: a busy loop would take a CPU from
+			 * etcd and the agent on a small machine */
+			usleep(20);
 		}
 		lat[u] = (now_s() - t0) * 1e3;
+		own[u] = lat[u] - ack[u];
 	}
 	qsort(lat, updates, sizeof(double), cmp_double);
-	printf("{\"updates\":%u,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}\n", updates,
-	       lat[updates / 2], lat[(updates * 99) / 100 < updates ? (updates * 99) / 100 : updates - 1],
-	       lat[updates - 1]);
+	qsort(ack, updates, sizeof(double), cmp_double);
+	qsort(own, updates, sizeof(double), cmp_double);
+	/* put_*: the put's own round trip (etcd's commit), part of the total;
+	 * after_put_*: from the put's answer until the entry is in the map */
+	printf("{\"updates\":%u,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
+	       "\"put_p50_ms\":%.3f,\"put_p99_ms\":%.3f,"
+	       "\"after_put_p50_ms\":%.3f,\"after_put_p99_ms\":%.3f}\n",
+	       updates, lat[updates / 2], lat[(updates * 99) / 100], lat[updates - 1],
+	       ack[updates / 2], ack[(updates * 99) / 100], own[updates / 2],
+	       own[(updates * 99) / 100]);
 out:
 	if (fd >= 0)
 		close(fd);
 	free(lat);
+	free(ack);
+	free(own);
 	return err;
 }
 
@@ -316,6 +332,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cmd = argv[optind];
+	if (!updates) {
+		usage();
+		return 2;
+	}
 	if (!strcmp(cmd, "load") || !strcmp(cmd, "latency")) {
 		struct zh_etcd_opts o = {.endpoints = etcd, .timeout_ms = 10000};
 
