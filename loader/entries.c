@@ -139,9 +139,8 @@ int zh_route_del(const char *instance, uint32_t vni, uint32_t prefix, uint8_t pr
 {
 	struct zh_route_key key;
 	struct zh_config cfg;
-	struct zh_route rt;
 	char dir[PATH_MAX], s[INET_ADDRSTRLEN];
-	int err;
+	int fd, err;
 
 	err = zh_instance_open(instance, dir, sizeof(dir), &cfg);
 	if (!err)
@@ -149,12 +148,20 @@ int zh_route_del(const char *instance, uint32_t vni, uint32_t prefix, uint8_t pr
 	if (err)
 		return err;
 	route_key(&key, vni, prefix, prefix_len);
-	if (zh_map_lookup(dir, ZH_MAP_ROUTES, &key, &rt)) {
-		inet_ntop(AF_INET, &prefix, s, sizeof(s));
+	/* Delete the exact prefix: an LPM lookup would also match a shorter
+	 * route covering it. */
+	fd = zh_map_open(dir, ZH_MAP_ROUTES);
+	if (fd < 0)
+		return fd;
+	err = bpf_map_delete_elem(fd, &key) ? -errno : 0;
+	close(fd);
+	inet_ntop(AF_INET, &prefix, s, sizeof(s));
+	if (err == -ENOENT)
 		pr_warn("no route %s/%u in VNI %u\n", s, prefix_len, vni);
-		return -ENOENT;
-	}
-	return zh_map_delete(dir, ZH_MAP_ROUTES, &key);
+	else if (err)
+		pr_warn("Couldn't remove route %s/%u in VNI %u: %s\n", s, prefix_len, vni,
+			strerror(-err));
+	return err;
 }
 
 int zh_map_foreach(const char *instance, const char *map, zh_entry_cb cb, void *ctx)

@@ -45,6 +45,9 @@ ov_ping "a reaches b through the endpoint" a 10.0.2.20
 check "endpoint del" zh h1 endpoint del --instance "$A" --vni 100 --ip 10.0.2.20
 ov_noping "without the endpoint the drop route applies again" a 10.0.2.20
 check "route del of the /32" zh h1 route del --instance "$A" --vni 100 --prefix 10.0.2.20/32
+# Deleting a prefix that is not there fails, even when a shorter one covers it.
+check_fails "route del of a /28 inside the /24 fails" \
+	zh h1 route del --instance "$A" --vni 100 --prefix 10.0.2.16/28
 ov_ping "after route del the /24 applies again" a 10.0.2.20
 check "route del of the /24" zh h1 route del --instance "$A" --vni 100 --prefix 10.0.2.0/24
 expect_eq "show routes is empty" "$(zh h1 show routes --json --instance "$A" | jq length)" 0
