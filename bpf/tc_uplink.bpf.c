@@ -44,9 +44,11 @@ int tc_uplink(struct __sk_buff *skb)
 		return stats_drop_skb(skb, r);
 
 	/* Keep the outer Ethernet header, drop everything up to the inner
-	 * IPv4 header, and address the frame to the VM.
+	 * IPv4 header, and address the frame to the VM. FIXED_GSO: a GSO
+	 * packet keeps the inner segment size it was sent with.
 	 */
-	if (bpf_skb_adjust_room(skb, -(__s32)t.inner_off, BPF_ADJ_ROOM_MAC, 0))
+	if (bpf_skb_adjust_room(skb, -(__s32)t.inner_off, BPF_ADJ_ROOM_MAC,
+				BPF_F_ADJ_ROOM_FIXED_GSO))
 		return stats_drop_skb(skb, ZH_CNT_DROP_ERROR);
 	data = skb_data(skb);
 	data_end = skb_data_end(skb);

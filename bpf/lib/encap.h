@@ -103,8 +103,13 @@ static __always_inline int nexthop_send(struct __sk_buff *skb, const __u8 *dmac,
 static __always_inline int encap_and_redirect(struct __sk_buff *skb, const struct zh_nexthop *nh,
 					      __u16 sport, __u8 tos)
 {
-	const __u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
-			    BPF_F_ADJ_ROOM_ENCAP_L2_ETH | BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN);
+	/* FIXED_GSO: gso_size is the inner segment's payload, which the
+	 * outer headers do not change; without it the kernel would shrink
+	 * every segment by the 50 bytes added here.
+	 */
+	const __u64 flags = BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 |
+			    BPF_F_ADJ_ROOM_ENCAP_L4_UDP | BPF_F_ADJ_ROOM_ENCAP_L2_ETH |
+			    BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN);
 	__u32 outer_len = skb->len - ETH_HLEN + sizeof(struct encap_hdrs);
 	__u8 dscp = tos & 0xfc;
 	__u32 slot = zh_nexthop_slot(nh->host_ip, dscp);
