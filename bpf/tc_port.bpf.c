@@ -119,7 +119,7 @@ static __always_inline int route_ipv4(struct __sk_buff *skb, const struct zh_por
 		__builtin_memcpy(eth->h_dest, nh.mac, 6);
 		cfg_router_mac(eth->h_source);
 		stats_count(ZH_CNT_FWD_LOCAL, skb->len);
-		return bpf_redirect(nh.ifindex, 0);
+		return port_redirect(&nh);
 	}
 
 	l3_len = wire_l3_len(skb, ip, data_end);

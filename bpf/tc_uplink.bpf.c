@@ -59,7 +59,7 @@ int tc_uplink(struct __sk_buff *skb)
 	cfg_router_mac(eth->h_source);
 	eth->h_proto = bpf_htons(ETH_P_IP);
 	stats_count(ZH_CNT_DECAP_TC, skb->len);
-	return bpf_redirect(t.nh.ifindex, 0);
+	return port_redirect(&t.nh);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -130,6 +130,13 @@ struct zh_ep_key {
 	ZH_IPV4(ip);
 };
 
+/* Bits of zh_endpoint.flags (local endpoints; the loader sets them at
+ * port add and re-attach).
+ */
+#define ZH_EP_F_PEER_NETNS 0x1u /* the port is a veth whose peer is in another
+				 * network namespace: TC delivers with
+				 * bpf_redirect_peer(), straight into the VM */
+
 /* zh_endpoints value. Local endpoints (VMs on this host) have ifindex set
  * and host_ip 0; remote ones have the underlay address of their host. A
  * dest_vni other than 0 and the key's VNI makes it a peer endpoint: packets
@@ -141,7 +148,7 @@ struct zh_endpoint {
 	__u32 dest_vni;    /* VNI on the wire; 0 = the key's VNI */
 	__u32 ifindex;     /* local port; 0 for a remote endpoint */
 	__u8 mac[6];       /* the VM's MAC (inner destination MAC) */
-	__u16 flags;       /* reserved, 0 */
+	__u16 flags;       /* ZH_EP_F_* bits; 0 for remote endpoints */
 	enum zh_encap encap;
 };
 

@@ -6,6 +6,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/ethtool.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -190,6 +192,7 @@ static void detach_iface(const char *inst_dir, uint32_t ifindex, const struct zh
 
 static int devmap_sync(const char *dir, const char *ifname, uint32_t ifindex,
 		       uint32_t xdp_mode);
+static void port_ep_flags_sync(const char *dir, const char *ifname, uint32_t ifindex);
 
 /* Replace tc_port on every port of an instance with a freshly loaded one,
  * and re-decide which ports take XDP redirects under the uplink's mode.
@@ -225,6 +228,8 @@ static int replace_ports(const char *inst_dir, const struct zh_config *cfg)
 				strerror(-err));
 		else
 			err = devmap_sync(inst_dir, l->rec[i].name, l->ifindex[i], cfg->xdp_mode);
+		if (!err)
+			port_ep_flags_sync(inst_dir, l->rec[i].name, l->ifindex[i]);
 	}
 	zh_prog_unload(&port);
 	free(l);
@@ -459,6 +464,107 @@ static bool port_takes_xdp_redirect(const char *ifname, uint32_t uplink_xdp_mode
 	return ok;
 }
 
+/* Does the kernel report a link namespace for ifindex? RTM_GETLINK carries
+ * IFLA_LINK_NETNSID only when the device's link (a veth's peer) lives in
+ * another network namespace than the device. 1: yes, 0: no, -errno.
+ */
+static int iface_link_netns_other(uint32_t ifindex)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = {
+		.nh = {.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
+		       .nlmsg_type = RTM_GETLINK, .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 1},
+		.ifi = {.ifi_family = AF_UNSPEC, .ifi_index = (int)ifindex},
+	};
+	const size_t buf_len = 32768; /* a link message is a few KiB */
+	const struct ifinfomsg *ifi;
+	const struct rtattr *rta;
+	struct nlmsghdr *nh;
+	int fd = -1, len, found = 0, err = 0;
+	ssize_t n;
+
+	nh = malloc(buf_len);
+	if (!nh)
+		return -ENOMEM;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (send(fd, &req, req.nh.nlmsg_len, 0) < 0) {
+		err = -errno;
+		goto out;
+	}
+	n = recv(fd, nh, buf_len, 0);
+	if (n < 0) {
+		err = -errno;
+		goto out;
+	}
+	len = (int)n;
+	if (!NLMSG_OK(nh, len)) {
+		err = -EIO;
+		goto out;
+	}
+	if (nh->nlmsg_type == NLMSG_ERROR) {
+		const struct nlmsgerr *e = NLMSG_DATA(nh);
+
+		err = e->error ? e->error : -EIO;
+		goto out;
+	}
+	if (nh->nlmsg_type != RTM_NEWLINK || nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi))) {
+		err = -EIO;
+		goto out;
+	}
+	ifi = NLMSG_DATA(nh);
+	len = (int)(nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi)));
+	for (rta = IFLA_RTA(ifi); RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+		if (rta->rta_type == IFLA_LINK_NETNSID)
+			found = 1;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(nh);
+	return err ? err : found;
+}
+
+/* Endpoint flags of a local port. A veth whose peer (the VM's end) is in
+ * another network namespace takes decapsulated and same-host packets by
+ * bpf_redirect_peer(), which hands them straight to the peer's ingress;
+ * the helper drops them for a tap and for a peer in this namespace, so
+ * those keep bpf_redirect().
+ */
+static uint16_t port_ep_flags(const char *ifname, uint32_t ifindex)
+{
+	return iface_is_veth(ifname) && iface_link_netns_other(ifindex) == 1 ? ZH_EP_F_PEER_NETNS
+									       : 0;
+}
+
+/* Bring a port's local endpoint's flags up to date (the VM's end may have
+ * moved since port add). Best effort: on failure the record keeps its
+ * flags.
+ */
+static void port_ep_flags_sync(const char *dir, const char *ifname, uint32_t ifindex)
+{
+	struct zh_endpoint ep;
+	struct zh_port port;
+	struct zh_ep_key key;
+	uint16_t flags;
+
+	if (zh_map_lookup(dir, ZH_MAP_PORTS, &ifindex, &port))
+		return;
+	key.vni = port.vni;
+	key.ip = port.ip;
+	if (zh_map_lookup(dir, ZH_MAP_ENDPOINTS, &key, &ep) || ep.ifindex != ifindex)
+		return;
+	flags = (ep.flags & ~ZH_EP_F_PEER_NETNS) | port_ep_flags(ifname, ifindex);
+	if (flags == ep.flags)
+		return;
+	ep.flags = flags;
+	zh_map_update(dir, ZH_MAP_ENDPOINTS, &key, &ep);
+}
+
 static int devmap_sync(const char *dir, const char *ifname, uint32_t ifindex, uint32_t xdp_mode)
 {
 	if (port_takes_xdp_redirect(ifname, xdp_mode))
@@ -526,6 +632,7 @@ int zh_port_add(const char *instance, const char *ifname, const struct zh_port_o
 	memcpy(port.mac, p->mac, 6);
 	ep.ifindex = ifindex;
 	memcpy(ep.mac, p->mac, 6);
+	ep.flags = port_ep_flags(ifname, ifindex);
 
 	/* Records first (a full map fails before any attach), then the
 	 * program; undo in reverse on failure.

@@ -16,7 +16,21 @@ struct zh_nexthop {
 	__u8 mac[6];    /* inner destination MAC */
 	__u8 encap;     /* enum zh_encap, resolved (never DEFAULT) */
 	__u8 peer;      /* the VNI differs from the source's: proxyless peering */
+	__u8 peer_netns; /* local port: ZH_EP_F_PEER_NETNS (callers zero nh) */
 };
+
+/* TC delivery to a local port. A veth whose peer (the VM's end) is in
+ * another namespace takes bpf_redirect_peer(): the packet goes straight to
+ * the peer's ingress, without the port's transmit and a backlog round. It
+ * works only from TC ingress, where tc_port and tc_uplink run, and drops
+ * for a tap or a peer in this namespace, which the loader never flags.
+ */
+static __always_inline int port_redirect(const struct zh_nexthop *nh)
+{
+	if (nh->peer_netns)
+		return bpf_redirect_peer(nh->ifindex, 0);
+	return bpf_redirect(nh->ifindex, 0);
+}
 
 static __always_inline struct zh_endpoint *endpoint_lookup(__u32 vni, __u32 ip)
 {
@@ -53,6 +67,7 @@ static __always_inline int nexthop_resolve(__u32 vni, __u32 dst, struct zh_nexth
 			nh->ifindex = ep->ifindex;
 			__builtin_memcpy(nh->mac, ep->mac, 6);
 			nh->peer = 0;
+			nh->peer_netns = ep->flags & ZH_EP_F_PEER_NETNS;
 			return 0;
 		}
 		dest_vni = ep->dest_vni ? ep->dest_vni : vni;
@@ -87,6 +102,7 @@ static __always_inline int nexthop_resolve(__u32 vni, __u32 dst, struct zh_nexth
 		nh->host_ip = 0;
 		nh->ifindex = ep->ifindex;
 		__builtin_memcpy(nh->mac, ep->mac, 6);
+		nh->peer_netns = ep->flags & ZH_EP_F_PEER_NETNS;
 	}
 	return 0;
 }

@@ -331,6 +331,20 @@ static HX_UNUSED void add_port(struct fixture *f, enum hx_dev dev, uint32_t vni,
 	assert_int_equal(zh_map_update(f->dir, ZH_MAP_ENDPOINTS, &key, &ep), 0);
 }
 
+/* Set or clear ZH_EP_F_PEER_NETNS on the local endpoint (vni, ip), as port
+ * add does for a veth whose peer is in another namespace.
+ */
+static HX_UNUSED void set_peer_netns(struct fixture *f, uint32_t vni, const char *ip, bool on)
+{
+	struct zh_ep_key key = {.vni = vni, .ip = pkt_addr(ip)};
+	struct zh_endpoint ep;
+
+	assert_int_equal(zh_map_lookup(f->dir, ZH_MAP_ENDPOINTS, &key, &ep), 0);
+	assert_true(ep.ifindex != 0);
+	ep.flags = on ? ep.flags | ZH_EP_F_PEER_NETNS : ep.flags & ~ZH_EP_F_PEER_NETNS;
+	assert_int_equal(zh_map_update(f->dir, ZH_MAP_ENDPOINTS, &key, &ep), 0);
+}
+
 static HX_UNUSED void add_devmap(struct fixture *f, enum hx_dev dev)
 {
 	__u32 ifindex = f->ifindex[dev];

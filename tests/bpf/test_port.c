@@ -312,6 +312,44 @@ static void test_port_delivers_same_host(void **state)
 	run_table(*state, local_rows, ARRAY_SIZE(local_rows));
 }
 
+/* Ports flagged ZH_EP_F_PEER_NETNS (VM2, VM3: veths whose peer is in
+ * another namespace) take bpf_redirect_peer(), VM1 (a tap, or a veth whose
+ * peer is in this namespace) bpf_redirect(). test_run returns
+ * TC_ACT_REDIRECT for both and performs neither, so these rows show that
+ * the flag changes nothing else (verdict, counters, the packet);
+ * test_ports.sh tells the helpers apart on real interfaces.
+ */
+static const struct row redirect_rows[] = {
+	{"to a flagged port (peer in another namespace)", P_TC_PORT,
+	 .in = FROM_VM1(.dst = VM2_IP), .want = LOCAL(VM2_MAC)},
+	{"TCP to a flagged port", P_TC_PORT,
+	 .in = FROM_VM1(.dst = VM2_IP, .proto = IPPROTO_TCP, .payload = 100),
+	 .want = LOCAL(VM2_MAC)},
+	{"peer VNI served here, flagged port", P_TC_PORT,
+	 .in = FROM_VM1(.dst = VM3_IP), .want = LOCAL(VM3_MAC)},
+	{"from a flagged port to an unflagged one", P_TC_PORT,
+	 .dev = DEV_VM2, .in = {.kind = PK_IP, .smac = VM2_MAC,
+				.ip = {.src = VM2_IP, .dst = VM1_IP}},
+	 .want = LOCAL(VM1_MAC)},
+	{"to itself, unflagged", P_TC_PORT, .in = FROM_VM1(.dst = VM1_IP),
+	 .want = LOCAL(VM1_MAC)},
+	{"from an unflagged port, encapsulated", P_TC_PORT,
+	 .in = FROM_VM1(.dst = "10.0.0.5"),
+	 .want = {.verdict = V_REDIRECT, .counters = C(ENCAP_VXLAN), .out = OUT_ENCAP,
+		  .host = HOST2, .eth_dst = REMOTE_MAC, .vni = VNI_A, .encap = ZH_ENCAP_VXLAN,
+		  .nh_mac = HOST2_MAC}},
+};
+
+static void test_port_delivers_to_peer_netns_ports(void **state)
+{
+	struct fixture *f = *state;
+
+	scene_port(f);
+	set_peer_netns(f, VNI_A, VM2_IP, true);
+	set_peer_netns(f, VNI_B, VM3_IP, true);
+	run_table(f, redirect_rows, ARRAY_SIZE(redirect_rows));
+}
+
 static void test_port_encapsulates_to_remote_hosts(void **state)
 {
 	scene_port(*state);
@@ -654,6 +692,7 @@ int main(void)
 		cmocka_unit_test(test_port_admission_and_drops),
 		cmocka_unit_test(test_port_answers_arp_with_router_mac),
 		cmocka_unit_test(test_port_delivers_same_host),
+		cmocka_unit_test(test_port_delivers_to_peer_netns_ports),
 		cmocka_unit_test(test_port_encapsulates_to_remote_hosts),
 		cmocka_unit_test(test_port_underlay_next_hop),
 		cmocka_unit_test(test_port_next_hop_cache),

@@ -6,7 +6,8 @@
  * xdp_to_tc hand-off) and name their program.
  *
  * Not expressible with test_run: GRO/GSO tunnel packets on tc_uplink (the
- * runner sets no gso_type), and where a redirect goes.
+ * runner sets no gso_type), and where a redirect goes (which helper, and
+ * to where: the e2e tests see that).
  */
 #include "harness.h"
 
@@ -342,6 +343,46 @@ static void test_uplink_decapsulates_to_local_ports(void **state)
 	run_table(*state, decap_rows, ARRAY_SIZE(decap_rows));
 }
 
+/* VM1 and VM3 are flagged ZH_EP_F_PEER_NETNS (veths whose peer is in
+ * another namespace): tc_uplink delivers to them with bpf_redirect_peer(),
+ * to VM2 with bpf_redirect(); xdp_uplink keeps its devmap redirect. The
+ * test runner returns TC_ACT_REDIRECT for both helpers and performs
+ * neither, so these rows show that the flag changes nothing else (verdict,
+ * counters, the packet); test_ports.sh tells the helpers apart on real
+ * interfaces.
+ */
+static const struct row redirect_rows[] = {
+	{"VXLAN to a flagged port (peer in another namespace)", P_TC_UPLINK,
+	 .in = VXLAN_IN(HOST2, VNI_A, .src = "10.0.0.5", .dst = VM1_IP, .payload = 100),
+	 .want = TC_DECAP(VM1_MAC)},
+	{"Geneve to a flagged port", P_TC_UPLINK,
+	 .in = GENEVE_IN(HOST2, VNI_A, .src = "10.0.0.5", .dst = VM1_IP),
+	 .want = TC_DECAP(VM1_MAC)},
+	{"VXLAN, TCP, 1400 bytes, to a flagged port", P_TC_UPLINK,
+	 .in = VXLAN_IN(HOST2, VNI_A, .src = "10.0.0.5", .dst = VM1_IP, .proto = IPPROTO_TCP,
+			.len = 1400),
+	 .want = TC_DECAP(VM1_MAC)},
+	{"peer network's VXLAN to a flagged port", P_TC_UPLINK,
+	 .in = VXLAN_IN(HOST2, VNI_B, .src = "10.0.0.5", .dst = VM3_IP),
+	 .want = TC_DECAP(VM3_MAC)},
+	{"VXLAN to an unflagged port",
+	 P_TC_UPLINK, .in = VXLAN_IN(HOST2, VNI_A, .src = "10.0.0.5", .dst = VM2_IP),
+	 .want = TC_DECAP(VM2_MAC)},
+	{"VXLAN to a flagged port in zh_devmap: XDP redirects through the devmap",
+	 P_XDP_UPLINK, .in = VXLAN_IN(HOST2, VNI_A, .src = "10.0.0.5", .dst = VM1_IP),
+	 .want = XDP_DECAP(VM1_MAC)},
+};
+
+static void test_uplink_decapsulates_to_peer_netns_ports(void **state)
+{
+	struct fixture *f = *state;
+
+	scene_uplink(f);
+	set_peer_netns(f, VNI_A, VM1_IP, true);
+	set_peer_netns(f, VNI_B, VM3_IP, true);
+	run_table(f, redirect_rows, ARRAY_SIZE(redirect_rows));
+}
+
 /* A valid tunnel packet cut at every length from the start of the outer
  * IPv4 header to the last byte of the inner IPv4 header. While the outer
  * IPv4 or UDP header is incomplete the packet cannot be recognised as a
@@ -421,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_uplink_passes_what_is_not_ours),
 		cmocka_unit_test(test_uplink_drops_bad_tunnel_packets),
 		cmocka_unit_test(test_uplink_decapsulates_to_local_ports),
+		cmocka_unit_test(test_uplink_decapsulates_to_peer_netns_ports),
 		cmocka_unit_test(test_uplink_enforces_export_policies),
 		cmocka_unit_test(test_uplink_truncated_vxlan),
 		cmocka_unit_test(test_uplink_truncated_geneve_with_options),

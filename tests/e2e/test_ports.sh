@@ -10,7 +10,10 @@
 # everything from an interface without a port record (drop_no_port);
 # adding it again replaces the program (one record, one program); `port
 # del` removes program, record and endpoint, also after the interface was
-# deleted.
+# deleted. A port whose veth peer is in another namespace (the VMs') is
+# flagged peer_netns and gets its packets by bpf_redirect_peer(), straight
+# into the VM (the host end transmits nothing); a port whose peer stays in
+# the host's namespace is not flagged and is delivered to as before.
 . "$(dirname "$0")/lib.sh"
 require_root
 
@@ -45,6 +48,19 @@ show_rows() {
 tc_port_on() {
 	echo "$(tc_ingress_id h1 "$1" tc_port tcx | wc -l) tcx, $(tc_ingress_id h1 "$1" tc_port clsact | wc -l) clsact"
 }
+# ep_flags INSTANCE IP: the flags of endpoint (VNI, IP), from bpftool.
+ep_flags() {
+	bpftool -j map dump pinned "$ZH_PINS/$1/zh_endpoints" | jq -r --arg ip "$2" --argjson vni $VNI \
+		'.[].formatted | select(.key.vni == $vni and (.key[""].ip_octets | map(tostring) | join(".")) == $ip) | .value.flags'
+}
+# link_count NS IFACE rx|tx: packets IFACE received or sent.
+link_count() { nsexec "$1" ip -s -j link show dev "$2" | jq -r ".[0].stats64.$3.packets"; }
+# expect_fewer DESC GOT LIMIT: GOT < LIMIT.
+expect_fewer() {
+	if [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -lt "$3" ]; then tap_ok "$1"
+	else tap_fail "$1"; diag "got '$2', want fewer than $3"; fi
+}
+
 # traffic DESC ok|fails INSTANCE "SPEC..." CMD...: CMD succeeds (ok) or
 # fails, and the counters of INSTANCE move as SPEC says (expect_moved).
 traffic() {
@@ -100,6 +116,35 @@ $VNI $ip1 $mac1 port v1"
 		traffic "$c ping VM to VM, $from -> $to" ok "$INST" \
 			"tc_port_rx>=10 fwd_local>=10 drop_no_route=0 drop_spoof=0" ping_from "$from" "$to"
 	done
+
+	# The VMs' ends are in their own namespaces: both endpoints are
+	# flagged, and a same-host packet reaches the VM's eth0 without the
+	# host end transmitting it (bpf_redirect() would send it out of v1;
+	# v1 sends only tc_port's ARP answers).
+	expect_eq "$c VMs in their own namespaces: endpoints flagged peer_netns (1)" \
+		"$(ep_flags "$INST" "$ip0") $(ep_flags "$INST" "$ip1")" "1 1"
+	tx0=$(link_count h1 v1 tx) rx0=$(link_count "$vm1" eth0 rx)
+	check "$c 10 pings $vm0 -> $ip1" ping_from "$vm0" "$ip1" 10
+	tx1=$(link_count h1 v1 tx) rx1=$(link_count "$vm1" eth0 rx)
+	expect_ge "$c bpf_redirect_peer: $vm1's eth0 received the 10 requests" $((rx1 - rx0)) 10
+	expect_fewer "$c bpf_redirect_peer: the host end v1 did not transmit them" $((tx1 - tx0)) 10
+
+	# A port whose peer stays in the host's namespace (the host itself
+	# answers on s0p): not flagged, bpf_redirect() to s0 delivers.
+	ip -n "$ZH_PFX-h1" link add s0 type veth peer name s0p &&
+		ip -n "$ZH_PFX-h1" link set s0p address 02:00:0a:00:00:0c &&
+		addr h1 s0p 10.0.0.12/24 && ip -n "$ZH_PFX-h1" link set s0 up &&
+		ip -n "$ZH_PFX-h1" link set s0p up ||
+		bail "$c make the same-namespace port s0"
+	check "$c port add s0 (peer s0p in the host's namespace) exits 0" \
+		zh h1 port add --instance "$INST" s0 --vni $VNI --mac 02:00:0a:00:00:0c --ip 10.0.0.12
+	expect_eq "$c s0's endpoint is not flagged (0)" "$(ep_flags "$INST" 10.0.0.12)" 0
+	tx0=$(link_count h1 s0 tx)
+	traffic "$c ping from the VM on v0 to the host end s0p" ok "$INST" \
+		"fwd_local>=20 drop_no_route=0" ping_from "$vm0" 10.0.0.12 10
+	expect_ge "$c bpf_redirect: s0 transmitted the 10 requests" $(($(link_count h1 s0 tx) - tx0)) 10
+	check "$c port del s0 exits 0" zh h1 port del --instance "$INST" s0
+	ip -n "$ZH_PFX-h1" link del s0
 
 	# The host itself is no endpoint: its addresses are not reachable.
 	traffic "$c ping from the VM on v0 to the host's underlay address" fails "$INST" \
