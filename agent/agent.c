@@ -99,24 +99,41 @@ static void put_result(struct zh_agent *a, const struct zh_record *rec, int rc, 
 void zh_agent_put(struct zh_agent *a, const char *key, size_t klen, const char *val, size_t vlen,
 		  int64_t rev)
 {
+	zh_agent_put_kinds(a, ~0u, key, klen, val, vlen, rev);
+}
+
+void zh_agent_put_kinds(struct zh_agent *a, unsigned int kinds, const char *key, size_t klen,
+			const char *val, size_t vlen, int64_t rev)
+{
 	struct zh_record rec;
 	char err[ZH_ERR_MAX] = "", name[512];
 
 	note_revision(a, rev);
 	short_key(key, klen, name, sizeof(name));
 	if (zh_record_parse(key, klen, val, vlen, &rec, err, sizeof(err))) {
+		char kerr[ZH_ERR_MAX];
+		bool known = zh_key_parse(key, klen, &rec, kerr, sizeof(kerr)) == 0;
+
+		if (known && !(ZH_KIND(rec.kind) & kinds))
+			return; /* not this subscription's to read */
 		/* What the key held before stays (the last good value). */
 		bad_record(a, "%s", err[0] ? err : name);
-		if (zh_key_parse(key, klen, &rec, err, sizeof(err)) == 0)
+		if (known)
 			zh_state_keep(a->state, &rec);
 		return;
 	}
-	if (rec.kind == ZH_REC_OTHER)
+	if (rec.kind == ZH_REC_OTHER || !(ZH_KIND(rec.kind) & kinds))
 		return;
 	put_result(a, &rec, zh_state_put(a->state, &rec, err, sizeof(err)), err, name);
 }
 
 void zh_agent_del(struct zh_agent *a, const char *key, size_t klen, int64_t rev)
+{
+	zh_agent_del_kinds(a, ~0u, key, klen, rev);
+}
+
+void zh_agent_del_kinds(struct zh_agent *a, unsigned int kinds, const char *key, size_t klen,
+			int64_t rev)
 {
 	struct zh_record rec;
 	char err[ZH_ERR_MAX] = "", name[512];
@@ -127,7 +144,7 @@ void zh_agent_del(struct zh_agent *a, const char *key, size_t klen, int64_t rev)
 		bad_record(a, "%s", err[0] ? err : name);
 		return;
 	}
-	if (rec.kind == ZH_REC_OTHER)
+	if (rec.kind == ZH_REC_OTHER || !(ZH_KIND(rec.kind) & kinds))
 		return;
 	applied(a, zh_state_delete(a->state, &rec));
 }
@@ -175,7 +192,138 @@ void zh_agent_source_state(struct zh_agent *a, bool ok, const char *reason)
 	zh_agent_stats_connected(&a->stats, ok);
 }
 
+/* --- peering ------------------------------------------------------------------- */
+
+void zh_agent_listing(struct zh_agent *a, unsigned int kind, const char *net, bool begin)
+{
+	if (kind == ZH_REC_PEERING && begin)
+		zh_state_peerings_begin(a->state, net);
+	else if (kind == ZH_REC_PEERING)
+		zh_state_peerings_end(a->state, net);
+	else if (kind == ZH_REC_EFFECTIVE && begin)
+		zh_state_effective_begin(a->state, net);
+	else if (kind == ZH_REC_EFFECTIVE)
+		zh_state_effective_end(a->state, net);
+	if (!begin)
+		applied(a, 1);
+}
+
+void zh_agent_peer_their(struct zh_agent *a, const char *net, const char *peer, const char *grant)
+{
+	int rc = zh_state_peer_their(a->state, net, peer, grant != NULL, grant ? grant : "");
+
+	if (rc > 0 && grant)
+		pr_info("network %s: peer %s grants it export policy \"%s\"\n", net, peer, grant);
+	else if (rc > 0)
+		pr_info("network %s: peer %s has no peering with %s (one-sided): nothing of %s is "
+			"programmed\n", net, peer, net, peer);
+	applied(a, rc);
+}
+
+void zh_agent_peer_view(struct zh_agent *a, const char *net, const char *peer, const char *policy,
+			bool begin)
+{
+	if (begin) {
+		zh_state_peer_view_begin(a->state, net, peer, policy);
+		return;
+	}
+	zh_state_peer_view_end(a->state, net, peer, policy);
+	applied(a, 1);
+}
+
+void zh_agent_peer_put(struct zh_agent *a, const char *net, const char *peer, const char *key,
+		       size_t klen, const char *val, size_t vlen)
+{
+	struct zh_record rec;
+	char err[ZH_ERR_MAX] = "", name[512];
+	int rc;
+
+	short_key(key, klen, name, sizeof(name));
+	if (zh_record_parse(key, klen, val, vlen, &rec, err, sizeof(err))) {
+		bad_record(a, "%s (from peer %s of network %s)", err[0] ? err : name, peer, net);
+		if (zh_key_parse(key, klen, &rec, err, sizeof(err)) == 0)
+			zh_state_peer_view_keep(a->state, net, peer, &rec);
+		return;
+	}
+	rc = zh_state_peer_view_put(a->state, net, peer, &rec, err, sizeof(err));
+	if (rc == -EINVAL) {
+		bad_record(a, "%s: %s (from peer %s of network %s)", name, err, peer, net);
+		zh_state_peer_view_keep(a->state, net, peer, &rec);
+	} else if (rc < 0) {
+		pr_warn("%s: %s\n", name, strerror(-rc));
+	} else {
+		applied(a, rc);
+	}
+}
+
+void zh_agent_peer_del(struct zh_agent *a, const char *net, const char *peer, const char *key,
+		       size_t klen)
+{
+	struct zh_record rec;
+	char err[ZH_ERR_MAX] = "";
+
+	if (zh_key_parse(key, klen, &rec, err, sizeof(err)))
+		return;
+	applied(a, zh_state_peer_view_delete(a->state, net, peer, &rec));
+}
+
 /* --- reconciling ----------------------------------------------------------------- */
+
+/* A peering as the status socket and /metrics show it. */
+static const char *peer_state_name(const struct zh_peer_info *p)
+{
+	if (p->active)
+		return "active";
+	if (p->clash)
+		return "vni-clash";
+	switch (p->their) {
+	case ZH_THEIR_ABSENT:
+		return "one-sided";
+	case ZH_THEIR_PRESENT:
+		return p->known ? "not-published" : "listing";
+	default:
+		return "unknown";
+	}
+}
+
+static int peer_stat_cb(const struct zh_peer_info *p, void *ctx)
+{
+	struct zh_agent *a = ctx;
+	struct zh_agent_stats *st = &a->stats;
+	struct zh_agent_peer_stat *ps;
+	const char *error = NULL;
+	bool connected = true;
+
+	if (st->n_peers == st->cap_peers) {
+		uint32_t cap = st->cap_peers ? st->cap_peers * 2 : 16;
+		void *v = realloc(st->peers, cap * sizeof(*st->peers));
+
+		if (!v)
+			return -ENOMEM;
+		st->peers = v;
+		st->cap_peers = cap;
+	}
+	ps = &st->peers[st->n_peers++];
+	memset(ps, 0, sizeof(*ps));
+	snprintf(ps->network, sizeof(ps->network), "%s", p->network);
+	snprintf(ps->peer, sizeof(ps->peer), "%s", p->peer);
+	snprintf(ps->state, sizeof(ps->state), "%s", peer_state_name(p));
+	snprintf(ps->grant, sizeof(ps->grant), "%s", p->rec->grant);
+	snprintf(ps->their_grant, sizeof(ps->their_grant), "%s", p->their_grant);
+	snprintf(ps->shard, sizeof(ps->shard), "%s", p->rec->peer_shard);
+	if (a->peers && !zh_src_peers_conn(a->peers, p->network, p->peer, &connected, &error))
+		connected = false;
+	if (error)
+		snprintf(ps->error, sizeof(ps->error), "%s", error);
+	ps->connected = connected;
+	ps->active = p->active;
+	ps->vni = p->vni;
+	ps->preference = p->rec->preference;
+	ps->endpoints = p->active ? p->endpoints : 0;
+	ps->routes = p->routes;
+	ps->policies = p->policies;
+	return 0;
+}
 
 static void stats_refresh(struct zh_agent *a)
 {
@@ -186,6 +334,8 @@ static void stats_refresh(struct zh_agent *a)
 	zh_reconcile_counts(a->rec, &rc);
 	a->stats.ports_desired = sc.ports;
 	a->stats.ports_attached = rc.ports_attached;
+	a->stats.n_peers = 0;
+	zh_state_foreach_peer(a->state, peer_stat_cb, a);
 }
 
 /* Write what changed: a full mark and sweep after a resync, else the
@@ -198,6 +348,16 @@ static void reconcile(struct zh_agent *a)
 
 	if (a->unsynced || zh_state_resyncing(a->state) || a->maps.endpoints.fd < 0)
 		return;
+	/* A network knows all its peers now: entries an earlier full
+	 * reconcile kept for peers not known then can be swept.
+	 */
+	if (zh_state_take_settled(a->state)) {
+		struct zh_reconcile_counts rc;
+
+		zh_reconcile_counts(a->rec, &rc);
+		if (rc.kept)
+			a->full_needed = true;
+	}
 	if (a->full_needed) {
 		a->full_needed = false;
 		t0 = zh_now_ns();
@@ -289,11 +449,18 @@ static int datapath_up(struct zh_agent *a)
 			return -EBUSY;
 		}
 		if ((c->sizes.endpoints && c->sizes.endpoints != a->maps.endpoints.max_entries) ||
-		    (c->sizes.routes && c->sizes.routes != a->maps.routes.max_entries))
-			pr_warn("instance '%s' keeps its map sizes (%u endpoints, %u routes); detach "
-				"it to resize\n",
+		    (c->sizes.routes && c->sizes.routes != a->maps.routes.max_entries) ||
+		    (c->sizes.policies && a->maps.policy.fd >= 0 &&
+		     c->sizes.policies != a->maps.policy.max_entries))
+			pr_warn("instance '%s' keeps its map sizes (%u endpoints, %u routes, %u "
+				"policies); detach it to resize\n",
 				c->instance, a->maps.endpoints.max_entries,
-				a->maps.routes.max_entries);
+				a->maps.routes.max_entries,
+				a->maps.policy.fd >= 0 ? a->maps.policy.max_entries : 0);
+		if (a->maps.policy.fd < 0)
+			pr_warn("instance '%s' has no zh_policy map (attached by an older zerohop): "
+				"peerings are programmed without export policies until it is "
+				"detached and attached again\n", c->instance);
 		adopt_mismatch(c, &a->maps.cfg, why, sizeof(why));
 		if (!why[0]) {
 			pr_info("adopted instance '%s' on %s as it is\n", c->instance, c->uplink);
@@ -361,7 +528,11 @@ int zh_agent_init(struct zh_agent *a, const struct zh_agent_config *cfg)
 	}
 	a->netlink_fd = a->signal_fd = a->timer_fd = -1;
 	a->maps.endpoints.fd = a->maps.routes.fd = a->maps.ports.fd = a->maps.ifaces.fd = -1;
-	a->unsynced = ZH_KINDS_ALL;
+	a->maps.policy.fd = -1;
+	/* etcd lists peering records per network (src_peer.c); the file
+	 * lists everything at once.
+	 */
+	a->unsynced = ZH_KINDS_NETWORKS | ZH_KINDS_HOST;
 	snprintf(a->stats.instance, sizeof(a->stats.instance), "%s", cfg->instance);
 	snprintf(a->stats.host, sizeof(a->stats.host), "%s", cfg->host);
 	snprintf(a->stats.source, sizeof(a->stats.source), "%s", cfg->source);
@@ -424,6 +595,9 @@ int zh_agent_init(struct zh_agent *a, const struct zh_agent_config *cfg)
 		err = zh_src_etcd_open(a, &a->etcd);
 		if (err)
 			return err;
+		err = zh_src_peers_open(a, zh_src_etcd_client(a->etcd), &a->peers);
+		if (err)
+			return err;
 	} else {
 		err = zh_src_file_open(a, cfg->file, &a->file);
 		if (err)
@@ -461,10 +635,12 @@ static void on_signal(struct zh_agent *a)
 			break;
 		case SIGHUP:
 			pr_info("SIGHUP: resync\n");
-			if (a->file)
+			if (a->file) {
 				zh_src_file_load(a->file);
-			else if (a->etcd)
+			} else if (a->etcd) {
 				zh_src_etcd_resync(a->etcd);
+				zh_src_peers_resync(a->peers);
+			}
 			break;
 		}
 	}
@@ -546,6 +722,11 @@ int zh_agent_step(struct zh_agent *a, int timeout_ms)
 		zh_src_file_readable(a->file);
 	if (ready[FD_TIMER])
 		on_tick(a);
+	/* Peering subscriptions follow what the records say; a network
+	 * that went away drops its peers, written in the same pass.
+	 */
+	if (a->peers)
+		zh_src_peers_sync(a->peers, zh_now_ns() / 1000000);
 	reconcile(a);
 	/* Served after the maps are written, so a status read right after a
 	 * change sees it.
@@ -574,6 +755,7 @@ int zh_agent_run(struct zh_agent *a)
 void zh_agent_fini(struct zh_agent *a)
 {
 	zh_src_file_close(a->file);
+	zh_src_peers_close(a->peers);
 	zh_src_etcd_close(a->etcd);
 	if (a->loop)
 		zh_etcd_loop_free(a->loop);
@@ -591,6 +773,7 @@ void zh_agent_fini(struct zh_agent *a)
 	if (a->timer_fd >= 0)
 		close(a->timer_fd);
 	zh_agent_config_free(&a->cfg);
+	free(a->stats.peers);
 	memset(a, 0, sizeof(*a));
 	a->netlink_fd = a->signal_fd = a->timer_fd = -1;
 }

@@ -4,9 +4,11 @@
  * and the metrics listener; records from the source change the desired
  * state (state.h), which reconcile.h writes into the instance's maps.
  *
- * Parts: config.c (the config file), state.c (desired state, pure),
- * reconcile.c (maps and ports), src_file.c and src_etcd.c (sources),
- * netlink.c (interfaces coming and going), agent.c (this loop).
+ * Parts: config.c (the config file), state.c and state_peer.c (desired
+ * state, pure), reconcile.c (maps and ports), src_file.c and src_etcd.c
+ * (sources), src_peer.c (the etcd source's peering connections: this
+ * shard's peering records, the peers' shards), netlink.c (interfaces
+ * coming and going), agent.c (this loop).
  */
 #ifndef ZH_AGENT_H
 #define ZH_AGENT_H
@@ -28,6 +30,7 @@
 
 struct zh_src_file;
 struct zh_src_etcd;
+struct zh_src_peers;
 struct zh_httpd;
 struct zh_statsock;
 
@@ -41,6 +44,7 @@ struct zh_agent {
 	struct zh_etcd_loop *loop;
 	struct zh_src_file *file;
 	struct zh_src_etcd *etcd;
+	struct zh_src_peers *peers;
 	struct zh_httpd *httpd;
 	struct zh_statsock *statsock;
 	int netlink_fd;
@@ -79,10 +83,33 @@ void zh_agent_put(struct zh_agent *a, const char *key, size_t klen, const char *
 		  int64_t rev);
 /* A delete of a raw key (etcd). */
 void zh_agent_del(struct zh_agent *a, const char *key, size_t klen, int64_t rev);
+/* The same, taking only records of these kinds (ZH_KIND bits): a
+ * subscription's own kinds (networks/ also holds peering records, which
+ * the agent reads per network).
+ */
+void zh_agent_put_kinds(struct zh_agent *a, unsigned int kinds, const char *key, size_t klen,
+			const char *val, size_t vlen, int64_t rev);
+void zh_agent_del_kinds(struct zh_agent *a, unsigned int kinds, const char *key, size_t klen,
+			int64_t rev);
 /* A put of a record parsed already (the intent file). */
 void zh_agent_apply(struct zh_agent *a, const struct zh_record *rec);
 /* The source is usable (connected, the file loaded) or not, and why. */
 void zh_agent_source_state(struct zh_agent *a, bool ok, const char *reason);
+
+/* Peering (state.h): a listing of one network's peering records
+ * (ZH_REC_PEERING) or effective routes (ZH_REC_EFFECTIVE) starts / ends.
+ */
+void zh_agent_listing(struct zh_agent *a, unsigned int kind, const char *net, bool begin);
+/* From the peer's shard, for the peering net -> peer: its record for us
+ * (grant NULL: there is none), and its view of policy.
+ */
+void zh_agent_peer_their(struct zh_agent *a, const char *net, const char *peer, const char *grant);
+void zh_agent_peer_view(struct zh_agent *a, const char *net, const char *peer, const char *policy,
+			bool begin);
+void zh_agent_peer_put(struct zh_agent *a, const char *net, const char *peer, const char *key,
+		       size_t klen, const char *val, size_t vlen);
+void zh_agent_peer_del(struct zh_agent *a, const char *net, const char *peer, const char *key,
+		       size_t klen);
 
 /* --- sources ------------------------------------------------------------------ */
 
@@ -102,6 +129,27 @@ int zh_src_etcd_open(struct zh_agent *a, struct zh_src_etcd **out);
 void zh_src_etcd_close(struct zh_src_etcd *s);
 /* Subscribe again: a new full listing (SIGHUP). */
 int zh_src_etcd_resync(struct zh_src_etcd *s);
+/* The shard's client (peers on the same shard are read with it). */
+struct zh_etcd *zh_src_etcd_client(struct zh_src_etcd *s);
+
+/* Peering connections (src_peer.c), with the etcd source: for each
+ * programmed network its peering records and effective routes on this
+ * shard; for each of its peerings the peer's record for it and the view
+ * it grants, on the peer's shard.
+ */
+int zh_src_peers_open(struct zh_agent *a, struct zh_etcd *own, struct zh_src_peers **out);
+void zh_src_peers_close(struct zh_src_peers *s);
+/* Follow the state: subscribe, switch views, close what is gone, retry
+ * failed connections (now_ms: CLOCK_MONOTONIC). From the main loop only.
+ */
+void zh_src_peers_sync(struct zh_src_peers *s, uint64_t now_ms);
+/* Connect and list everything again, re-reading password files (SIGHUP);
+ * the state stays until the new listings replace it.
+ */
+void zh_src_peers_resync(struct zh_src_peers *s);
+/* The connection of the peering net -> peer: false if there is none. */
+bool zh_src_peers_conn(const struct zh_src_peers *s, const char *net, const char *peer,
+		       bool *connected, const char **error);
 
 /* --- netlink (netlink.c) -------------------------------------------------------- */
 

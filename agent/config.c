@@ -15,6 +15,7 @@
 
 #define ENDPOINTS_LIMIT (64u << 20)
 #define ROUTES_LIMIT    (16u << 20)
+#define POLICIES_LIMIT  (16u << 20)
 
 struct cfg_parse {
 	char *err;
@@ -227,7 +228,8 @@ static int parse_etcd(struct cfg_parse *p, json_object *e, struct zh_agent_confi
 static int parse_attach(struct cfg_parse *p, json_object *a, struct zh_agent_config *c)
 {
 	static const char *const known[] = {"xdp_mode", "tc_mode", "router_mac", "encap", "mtu",
-					     "max_endpoints", "max_routes", NULL};
+					     "max_endpoints", "max_routes", "max_policies",
+					     NULL};
 	const char *s;
 	int err;
 
@@ -272,6 +274,9 @@ static int parse_attach(struct cfg_parse *p, json_object *a, struct zh_agent_con
 	if (!err)
 		err = get_u32(p, a, "max_routes", "attach.max_routes", ROUTES_LIMIT,
 			      &c->sizes.routes);
+	if (!err)
+		err = get_u32(p, a, "max_policies", "attach.max_policies", POLICIES_LIMIT,
+			      &c->sizes.policies);
 	return err;
 }
 

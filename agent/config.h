@@ -6,7 +6,7 @@
  *  "etcd":{"user":..,"password":..|"password_file":..,"cacert":..,"cert":..,"key":..},
  *  "attach":{"xdp_mode":"auto|native|generic|off","tc_mode":"auto|tcx|clsact",
  *            "router_mac":..,"encap":"vxlan|geneve","mtu":0,
- *            "max_endpoints":N,"max_routes":N},
+ *            "max_endpoints":N,"max_routes":N,"max_policies":N},
  *  "metrics":"127.0.0.1:9465", "status_socket":"/run/zerohop/agent-h1.sock"}
  */
 #ifndef ZH_AGENT_CONFIG_H

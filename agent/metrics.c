@@ -72,6 +72,59 @@ static void seconds_str(double us, char *buf, size_t len)
 		*p = 0;
 }
 
+/* name{network="a",peer="b"[,kind="k"]} as the start of a sample line. */
+static void peer_labelled(FILE *out, const char *name, const struct zh_agent_peer_stat *p,
+			  const char *kind)
+{
+	fprintf(out, "%s{network=\"", name);
+	zh_metrics_label_value(out, p->network);
+	fputs("\",peer=\"", out);
+	zh_metrics_label_value(out, p->peer);
+	if (kind)
+		fprintf(out, "\",kind=\"%s", kind);
+	fputs("\"} ", out);
+}
+
+/* Peerings of the programmed networks: one series per peering. */
+static void render_peers(FILE *out, const struct zh_agent_stats *st)
+{
+	static const char *const states[] = {"active", "one-sided", "listing", "not-published",
+					      "vni-clash", "unknown"};
+	uint32_t i, n;
+	size_t k;
+
+	family(out, "zerohop_agent_peerings", "gauge",
+	       "Peerings of the networks programmed on this host, by state (active: both sides "
+	       "configured and the peer's view programmed).");
+	for (k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
+		for (i = n = 0; i < st->n_peers; i++)
+			n += !strcmp(st->peers[i].state, states[k]);
+		fprintf(out, "zerohop_agent_peerings{state=\"%s\"} %u\n", states[k], n);
+	}
+	family(out, "zerohop_agent_peer_connected", "gauge",
+	       "1 while the peer's shard answers the agent's watches of the peering, else 0.");
+	for (i = 0; i < st->n_peers; i++) {
+		peer_labelled(out, "zerohop_agent_peer_connected", &st->peers[i], NULL);
+		fprintf(out, "%d\n", st->peers[i].connected ? 1 : 0);
+	}
+	family(out, "zerohop_agent_peer_active", "gauge",
+	       "1 while the peering is programmed (both sides configured, the peer's view read).");
+	for (i = 0; i < st->n_peers; i++) {
+		peer_labelled(out, "zerohop_agent_peer_active", &st->peers[i], NULL);
+		fprintf(out, "%d\n", st->peers[i].active ? 1 : 0);
+	}
+	family(out, "zerohop_agent_peer_entries", "gauge",
+	       "Map entries a peering programs, by kind (endpoints, routes, policies).");
+	for (i = 0; i < st->n_peers; i++) {
+		peer_labelled(out, "zerohop_agent_peer_entries", &st->peers[i], "endpoints");
+		fprintf(out, "%u\n", st->peers[i].endpoints);
+		peer_labelled(out, "zerohop_agent_peer_entries", &st->peers[i], "routes");
+		fprintf(out, "%u\n", st->peers[i].routes);
+		peer_labelled(out, "zerohop_agent_peer_entries", &st->peers[i], "policies");
+		fprintf(out, "%u\n", st->peers[i].policies);
+	}
+}
+
 int zh_metrics_render_agent(FILE *out, const struct zh_agent_stats *st)
 {
 	char le[32];
@@ -138,6 +191,7 @@ int zh_metrics_render_agent(FILE *out, const struct zh_agent_stats *st)
 	       "VM ports: desired (in the source for this host) and attached (tc_port on them).");
 	fprintf(out, "zerohop_agent_ports{state=\"desired\"} %u\n", st->ports_desired);
 	fprintf(out, "zerohop_agent_ports{state=\"attached\"} %u\n", st->ports_attached);
+	render_peers(out, st);
 	return ferror(out) ? -EIO : 0;
 }
 

@@ -45,13 +45,18 @@ struct zh_reconciler {
 	/* write buffers */
 	struct vec ep_keys, ep_vals, ep_dels;
 	struct vec rt_keys, rt_vals, rt_dels;
+	struct vec pol_keys, pol_vals, pol_dels;
+	/* zh_policy keys seen in the map during a full reconcile */
+	struct vec pol_seen;
 	/* local port keys seen in zh_endpoints during a full reconcile */
 	struct vec local_keys;
 	/* ports to remove at the end of a full reconcile */
 	struct vec port_dels;
 
 	/* failed writes, marked dirty again at retry_at */
-	struct vec retry_eps, retry_routes, retry_ports;
+	struct vec retry_eps, retry_routes, retry_ports, retry_policies;
+	/* entries the last full reconcile left for peers not known yet */
+	uint32_t kept;
 	uint64_t retry_at, retry_backoff; /* ms, CLOCK_MONOTONIC */
 
 	unsigned int logged; /* detailed failure lines in this pass */
@@ -115,6 +120,11 @@ struct zh_reconciler *zh_reconciler_new(struct zh_maps *maps, struct zh_state *s
 	vec_init(&r->rt_keys, sizeof(struct zh_route_key));
 	vec_init(&r->rt_vals, sizeof(struct zh_route));
 	vec_init(&r->rt_dels, sizeof(struct zh_route_key));
+	vec_init(&r->pol_keys, sizeof(struct zh_policy_key));
+	vec_init(&r->pol_vals, sizeof(struct zh_policy));
+	vec_init(&r->pol_dels, sizeof(struct zh_policy_key));
+	vec_init(&r->pol_seen, sizeof(struct zh_policy_key));
+	vec_init(&r->retry_policies, sizeof(struct zh_policy_key));
 	vec_init(&r->local_keys, sizeof(struct zh_ep_key));
 	vec_init(&r->port_dels, ZH_IFNAMSIZ);
 	vec_init(&r->retry_eps, sizeof(struct zh_ep_key));
@@ -135,6 +145,11 @@ void zh_reconciler_free(struct zh_reconciler *r)
 	vec_free(&r->rt_keys);
 	vec_free(&r->rt_vals);
 	vec_free(&r->rt_dels);
+	vec_free(&r->pol_keys);
+	vec_free(&r->pol_vals);
+	vec_free(&r->pol_dels);
+	vec_free(&r->pol_seen);
+	vec_free(&r->retry_policies);
 	vec_free(&r->local_keys);
 	vec_free(&r->port_dels);
 	vec_free(&r->retry_eps);
@@ -214,6 +229,19 @@ static void route_write_err(uint32_t i, int err, void *ctx)
 	vec_push(&c->r->retry_routes, k);
 }
 
+static void policy_write_err(uint32_t i, int err, void *ctx)
+{
+	struct err_ctx *c = ctx;
+	const struct zh_policy_key *k = vec_at(c->keys, i);
+	char what[128], ip[INET_ADDRSTRLEN];
+
+	snprintf(what, sizeof(what), "%s policy %s/%u of VNI %u for VNI %u",
+		 c->del ? "delete" : "update", ip_str(k->addr, ip), k->prefixlen - 64, k->vni,
+		 k->peer_vni);
+	write_failed(c->r, what, ZH_MAP_POLICY, err);
+	vec_push(&c->r->retry_policies, k);
+}
+
 /* --- buffered writes ------------------------------------------------------ */
 
 static uint32_t write_eps(struct zh_reconciler *r)
@@ -266,6 +294,40 @@ static uint32_t delete_routes(struct zh_reconciler *r)
 				  route_write_err, &ec);
 	vec_clear(&r->rt_dels);
 	return done;
+}
+
+static uint32_t write_policies(struct zh_reconciler *r)
+{
+	struct err_ctx ec = {.r = r, .keys = &r->pol_keys};
+	uint32_t done;
+
+	if (!r->pol_keys.n)
+		return 0;
+	done = zh_map_update_many(&r->maps->policy, r->pol_keys.data, r->pol_vals.data,
+				  r->pol_keys.n, policy_write_err, &ec);
+	r->pol_keys.n = r->pol_vals.n = 0;
+	return done;
+}
+
+static uint32_t delete_policies(struct zh_reconciler *r)
+{
+	struct err_ctx ec = {.r = r, .keys = &r->pol_dels, .del = true};
+	uint32_t done;
+
+	if (!r->pol_dels.n)
+		return 0;
+	done = zh_map_delete_many(&r->maps->policy, r->pol_dels.data, r->pol_dels.n,
+				  policy_write_err, &ec);
+	vec_clear(&r->pol_dels);
+	return done;
+}
+
+static int queue_policy(struct zh_reconciler *r, const struct zh_policy_key *k,
+			const struct zh_policy *v)
+{
+	if (vec_push(&r->pol_keys, k) || vec_push(&r->pol_vals, v))
+		return -ENOMEM;
+	return 0;
 }
 
 static int queue_ep(struct zh_reconciler *r, const struct zh_ep_key *k, const struct zh_endpoint *v)
@@ -537,8 +599,15 @@ static int ep_map_cb(const void *key, const void *value, void *ctx)
 	if (have->ifindex) /* a local port's: ports own it */
 		return vec_push(&r->local_keys, k);
 	w = zh_state_endpoint(r->state, k, &want, true);
-	if (!(w & ZH_WANT_REMOTE))
+	if (!(w & ZH_WANT_REMOTE)) {
+		/* Into another VNI: maybe a peer's whose state is not known yet. */
+		if (have->dest_vni && have->dest_vni != k->vni &&
+		    zh_state_vni_unsettled(r->state, k->vni)) {
+			r->kept++;
+			return 0;
+		}
 		return vec_push(&r->ep_dels, k);
+	}
 	if (!memcmp(have, &want, sizeof(want)))
 		return 0;
 	if (queue_ep(r, k, &want))
@@ -573,8 +642,16 @@ static int route_map_cb(const void *key, const void *value, void *ctx)
 	const struct zh_route_key *k = key;
 	struct zh_route want;
 
-	if (!zh_state_route(r->state, k, &want, true))
+	if (!zh_state_route(r->state, k, &want, true)) {
+		const struct zh_route *have = value;
+
+		if (have->dest_vni && have->dest_vni != k->vni &&
+		    zh_state_vni_unsettled(r->state, k->vni)) {
+			r->kept++;
+			return 0;
+		}
 		return vec_push(&r->rt_dels, k);
+	}
 	if (!memcmp(value, &want, sizeof(want)))
 		return 0;
 	if (queue_route(r, k, &want))
@@ -596,11 +673,56 @@ static int route_unmarked_cb(const struct zh_route_key *k, const struct zh_route
 	return 0;
 }
 
+static int policy_map_cb(const void *key, const void *value, void *ctx)
+{
+	struct full_ctx *c = ctx;
+	struct zh_reconciler *r = c->r;
+	const struct zh_policy_key *k = key;
+	struct zh_policy want;
+
+	if (vec_push(&r->pol_seen, k))
+		return -ENOMEM;
+	if (!zh_state_policy(r->state, k, &want)) {
+		if (zh_state_vni_unsettled(r->state, k->vni) ||
+		    zh_state_vni_unsettled(r->state, k->peer_vni)) {
+			r->kept++;
+			return 0;
+		}
+		return vec_push(&r->pol_dels, k);
+	}
+	if (!memcmp(value, &want, sizeof(want)))
+		return 0;
+	return queue_policy(r, k, &want);
+}
+
+static int policy_key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct zh_policy_key));
+}
+
+static int policy_unmarked_cb(const struct zh_policy_key *k, void *ctx)
+{
+	struct full_ctx *c = ctx;
+	struct zh_reconciler *r = c->r;
+	struct zh_policy want;
+
+	if (bsearch(k, r->pol_seen.data, r->pol_seen.n, sizeof(*k), policy_key_cmp) ||
+	    !zh_state_policy(r->state, k, &want))
+		return 0;
+	/* A key both networks of a peering on this host want comes twice:
+	 * written twice, with the same value.
+	 */
+	return queue_policy(r, k, &want);
+}
+
 static void reset_buffers(struct zh_reconciler *r)
 {
 	r->ep_keys.n = r->ep_vals.n = r->rt_keys.n = r->rt_vals.n = 0;
+	r->pol_keys.n = r->pol_vals.n = 0;
 	vec_clear(&r->ep_dels);
 	vec_clear(&r->rt_dels);
+	vec_clear(&r->pol_dels);
+	vec_clear(&r->pol_seen);
 	vec_clear(&r->local_keys);
 	vec_clear(&r->port_dels);
 }
@@ -618,6 +740,8 @@ int zh_reconcile_full(struct zh_reconciler *r)
 	vec_clear(&r->retry_eps);
 	vec_clear(&r->retry_routes);
 	vec_clear(&r->retry_ports);
+	vec_clear(&r->retry_policies);
+	r->kept = 0;
 
 	/* 1. ports that should be there: added or updated */
 	if (r->instance) {
@@ -662,16 +786,36 @@ int zh_reconcile_full(struct zh_reconciler *r)
 		c.written += write_routes(r);
 	}
 
+	/* 3b. export policies of peerings */
+	if (r->maps->policy.fd >= 0) {
+		err = zh_map_iterate(&r->maps->policy, policy_map_cb, &c);
+		if (err) {
+			pr_warn("Couldn't read map %s: %s\n", ZH_MAP_POLICY, strerror(-err));
+			goto out;
+		}
+		qsort(r->pol_seen.data, r->pol_seen.n, sizeof(struct zh_policy_key),
+		      policy_key_cmp);
+		err = zh_state_foreach_policy(r->state, policy_unmarked_cb, &c);
+		if (err)
+			goto out;
+		c.written += write_policies(r);
+	}
+
 	/* 4. only now, with the full state in: stale entries and ports */
 	c.written += delete_eps(r);
 	c.written += delete_routes(r);
+	c.written += delete_policies(r);
 	for (i = 0; i < r->port_dels.n; i++) {
 		struct actual_port *p = actual_by_name(r, vec_at(&r->port_dels, i));
 
 		if (p)
 			port_remove(r, p, "no longer desired");
 	}
-	pr_info("full reconcile: %llu map writes\n", (unsigned long long)c.written);
+	if (r->kept)
+		pr_info("full reconcile: %llu map writes; %u entries into other VNIs kept until "
+			"every peer is known\n", (unsigned long long)c.written, r->kept);
+	else
+		pr_info("full reconcile: %llu map writes\n", (unsigned long long)c.written);
 out:
 	count_ops(r, c.written);
 	if (r->stats)
@@ -688,6 +832,7 @@ int zh_reconcile_flush(struct zh_reconciler *r)
 	struct zh_dirty d;
 	struct zh_endpoint ep;
 	struct zh_route rt;
+	struct zh_policy pol;
 	uint64_t written = 0;
 	uint32_t i, n_ports;
 	char (*names)[ZH_IFNAMSIZ] = NULL;
@@ -743,12 +888,20 @@ int zh_reconcile_flush(struct zh_reconciler *r)
 		else
 			vec_push(&r->rt_dels, &d.routes[i]);
 	}
+	for (i = 0; r->maps->policy.fd >= 0 && i < d.n_policies; i++) {
+		if (zh_state_policy(r->state, &d.policies[i], &pol))
+			queue_policy(r, &d.policies[i], &pol);
+		else
+			vec_push(&r->pol_dels, &d.policies[i]);
+	}
 	zh_state_dirty_clear(r->state);
 
 	written += write_eps(r);
 	written += write_routes(r);
+	written += write_policies(r);
 	written += delete_eps(r);
 	written += delete_routes(r);
+	written += delete_policies(r);
 	count_ops(r, written);
 	if (r->stats)
 		r->stats->reconciles++;
@@ -762,7 +915,7 @@ int zh_reconcile_flush(struct zh_reconciler *r)
 void zh_reconcile_tick(struct zh_reconciler *r, uint64_t now_ms)
 {
 	uint32_t i;
-	bool any = r->retry_eps.n || r->retry_routes.n || r->retry_ports.n;
+	bool any = r->retry_eps.n || r->retry_routes.n || r->retry_ports.n || r->retry_policies.n;
 
 	if (!any) {
 		r->retry_backoff = RETRY_MIN_MS;
@@ -781,9 +934,12 @@ void zh_reconcile_tick(struct zh_reconciler *r, uint64_t now_ms)
 		zh_state_mark_route(r->state, vec_at(&r->retry_routes, i));
 	for (i = 0; i < r->retry_ports.n; i++)
 		zh_state_mark_port(r->state, vec_at(&r->retry_ports, i));
+	for (i = 0; i < r->retry_policies.n; i++)
+		zh_state_mark_policy(r->state, vec_at(&r->retry_policies, i));
 	vec_clear(&r->retry_eps);
 	vec_clear(&r->retry_routes);
 	vec_clear(&r->retry_ports);
+	vec_clear(&r->retry_policies);
 	/* Failing again backs off further; a clean pass resets it. */
 	r->retry_backoff = r->retry_backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS
 								: r->retry_backoff * 2;
@@ -829,6 +985,9 @@ void zh_reconcile_counts(const struct zh_reconciler *r, struct zh_reconcile_coun
 	memset(c, 0, sizeof(*c));
 	for (i = 0; i < r->n_ports; i++)
 		c->ports_attached += r->ports[i].attached;
-	c->batches = r->maps->endpoints.syscalls + r->maps->routes.syscalls;
-	c->retries_pending = r->retry_eps.n + r->retry_routes.n + r->retry_ports.n;
+	c->batches = r->maps->endpoints.syscalls + r->maps->routes.syscalls +
+		     r->maps->policy.syscalls;
+	c->retries_pending = r->retry_eps.n + r->retry_routes.n + r->retry_ports.n +
+			     r->retry_policies.n;
+	c->kept = r->kept;
 }

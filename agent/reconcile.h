@@ -10,7 +10,9 @@
  *   writes only what differs from the desired state, and deletes stale
  *   entries (endpoints with ifindex 0 and routes that are not desired, then
  *   ports whose name is not desired) only after everything desired is in.
- *   Local port entries (ifindex != 0) are never swept or overwritten.
+ *   Local port entries (ifindex != 0) are never swept or overwritten, and
+ *   entries leading into another VNI (peerings) stay while their network
+ *   is not settled (zh_state_vni_unsettled: a peer's state unknown).
  *
  * Writes that fail (a full map, an interface that cannot take tc_port)
  * are counted in the stats, logged, and retried with backoff from
@@ -57,6 +59,7 @@ struct zh_reconcile_counts {
 	uint32_t ports_attached;   /* recorded in the maps with tc_port on */
 	uint64_t batches;          /* update/delete system calls so far */
 	uint32_t retries_pending;
+	uint32_t kept;             /* left by the last full reconcile for unknown peers */
 };
 
 void zh_reconcile_counts(const struct zh_reconciler *r, struct zh_reconcile_counts *c);

@@ -50,11 +50,14 @@ static void on_event(const struct zh_kv *kv, void *ctx)
 {
 	struct sub *s = ctx;
 
+	/* networks/ holds peering records too: src_peer.c reads those of
+	 * the networks this host programs, each on its own.
+	 */
 	if (kv->value)
-		zh_agent_put(s->src->a, kv->key, kv->key_len, kv->value, kv->value_len,
-			     kv->mod_revision);
+		zh_agent_put_kinds(s->src->a, s->kinds, kv->key, kv->key_len, kv->value,
+				   kv->value_len, kv->mod_revision);
 	else
-		zh_agent_del(s->src->a, kv->key, kv->key_len, kv->mod_revision);
+		zh_agent_del_kinds(s->src->a, s->kinds, kv->key, kv->key_len, kv->mod_revision);
 }
 
 /* The source is connected when both subscriptions are. */
@@ -171,4 +174,9 @@ int zh_src_etcd_resync(struct zh_src_etcd *s)
 	pr_info("etcd: listing everything again\n");
 	unsubscribe_all(s);
 	return subscribe_all(s);
+}
+
+struct zh_etcd *zh_src_etcd_client(struct zh_src_etcd *s)
+{
+	return s->cli;
 }

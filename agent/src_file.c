@@ -5,6 +5,13 @@
  * file, or a file moved onto its name, as editors and `mv` do), and a stat
  * check every tick in case the directory itself was replaced. A file that
  * does not load keeps the last good state in the maps.
+ *
+ * Peering works within the file: it plays every shard. For each peering
+ * record A -> B, B's record for A (if the file has one) is "their" side,
+ * B's view under the policy it grants A is computed as zerohop-controller
+ * publishes it, and A's effective routes are resolved by the controller's
+ * rules (controller/peering.h), so two networks on one host, or hosts
+ * sharing a file, peer without etcd.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -17,6 +24,7 @@
 
 #include "agent.h"
 #include "log.h"
+#include "peering.h"
 
 struct zh_src_file {
 	struct zh_agent *a;
@@ -85,6 +93,191 @@ static bool stat_same(const struct stat *a, const struct stat *b)
 	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
+/* --- peering within the file ------------------------------------------------------ */
+
+static const struct zh_record *intent_find(const struct zh_intent *in, unsigned int kind,
+					   const char *net, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < in->n; i++) {
+		const struct zh_record *r = &in->recs[i];
+
+		if (r->kind != kind || strcmp(r->network, net))
+			continue;
+		if (kind == ZH_REC_NETWORK ||
+		    (kind == ZH_REC_PEERING && !strcmp(r->peering.peer, name)) ||
+		    (kind == ZH_REC_EXPORT && !strcmp(r->policy, name)))
+			return r;
+	}
+	return NULL;
+}
+
+/* A network's endpoints and routes, as a view is built from them. */
+struct file_net {
+	const struct zh_record *rec;
+	struct zh_rec_endpoint *eps;
+	size_t n_eps;
+	struct zh_rec_route *routes;
+	size_t n_routes;
+};
+
+static void file_net_free(struct file_net *f)
+{
+	free(f->eps);
+	free(f->routes);
+	memset(f, 0, sizeof(*f));
+}
+
+static int file_net_gather(const struct zh_intent *in, const char *net, struct file_net *f)
+{
+	size_t i, ne = 0, nr = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->rec = intent_find(in, ZH_REC_NETWORK, net, NULL);
+	for (i = 0; i < in->n; i++) {
+		ne += in->recs[i].kind == ZH_REC_ENDPOINT && !strcmp(in->recs[i].network, net);
+		nr += in->recs[i].kind == ZH_REC_ROUTE && !strcmp(in->recs[i].network, net);
+	}
+	f->eps = calloc(ne + 1, sizeof(*f->eps));
+	f->routes = calloc(nr + 1, sizeof(*f->routes));
+	if (!f->eps || !f->routes) {
+		file_net_free(f);
+		return -ENOMEM;
+	}
+	for (i = 0; i < in->n; i++) {
+		if (strcmp(in->recs[i].network, net))
+			continue;
+		if (in->recs[i].kind == ZH_REC_ENDPOINT)
+			f->eps[f->n_eps++] = in->recs[i].ep;
+		else if (in->recs[i].kind == ZH_REC_ROUTE)
+			f->routes[f->n_routes++] = in->recs[i].route;
+	}
+	return 0;
+}
+
+struct cands {
+	struct zh_route_cand *v;
+	size_t n, cap;
+};
+
+static int cand_add(struct cands *c, const struct zh_rec_route *rt, uint8_t origin,
+		    const char *network, uint32_t vni, uint32_t preference)
+{
+	struct zh_route_cand *x;
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		void *v = realloc(c->v, cap * sizeof(*c->v));
+
+		if (!v)
+			return -ENOMEM;
+		c->v = v;
+		c->cap = cap;
+	}
+	x = &c->v[c->n++];
+	memset(x, 0, sizeof(*x));
+	x->prefix = rt->prefix;
+	x->r.origin = origin;
+	x->r.drop = rt->drop;
+	x->r.encap = rt->encap;
+	x->r.vni = vni;
+	x->r.preference = preference;
+	x->r.host_ip = rt->host_ip;
+	snprintf(x->r.network, sizeof(x->r.network), "%s", network);
+	snprintf(x->r.host, sizeof(x->r.host), "%s", rt->host);
+	return 0;
+}
+
+/* The peering x -> y (our record rec): y's side, y's view for x, and y's
+ * routes as x's route candidates.
+ */
+static int file_peering(struct zh_agent *a, const struct zh_intent *in,
+			const struct zh_record *rec, struct cands *cands)
+{
+	const char *x = rec->network, *y = rec->peering.peer;
+	const struct zh_record *their = intent_find(in, ZH_REC_PEERING, y, x), *exp;
+	struct zh_view_src src;
+	struct zh_rec_export scope;
+	struct zh_kvlist view = {0};
+	struct file_net f;
+	size_t i;
+	int err;
+
+	zh_agent_peer_their(a, x, y, their ? their->peering.grant : NULL);
+	if (!their)
+		return 0;
+	err = file_net_gather(in, y, &f);
+	if (err)
+		return err;
+	exp = intent_find(in, ZH_REC_EXPORT, y, their->peering.grant);
+	zh_agent_peer_view(a, x, y, their->peering.grant, true);
+	if (f.rec && exp) {
+		src = (struct zh_view_src){
+			.network = y, .net = &f.rec->net, .policy = their->peering.grant,
+			.exp = &exp->exp, .eps = f.eps, .n_eps = f.n_eps,
+			.routes = f.routes, .n_routes = f.n_routes,
+		};
+		err = zh_view_build(&src, &view);
+		for (i = 0; !err && i < view.n; i++)
+			zh_agent_peer_put(a, x, y, view.v[i].key, strlen(view.v[i].key),
+					  view.v[i].value, strlen(view.v[i].value));
+		zh_export_scope(&exp->exp, &f.rec->net, &scope);
+		for (i = 0; !err && i < f.n_routes; i++)
+			if (zh_scope_has_prefix(&scope, &f.routes[i].prefix))
+				err = cand_add(cands, &f.routes[i], ZH_ORIGIN_PEER, y,
+					       f.rec->net.vni, rec->peering.preference);
+	}
+	zh_agent_peer_view(a, x, y, their->peering.grant, false);
+	zh_kvlist_free(&view);
+	file_net_free(&f);
+	return err;
+}
+
+/* Every peering of network x, and x's effective routes. */
+static int file_network_peerings(struct zh_agent *a, const struct zh_intent *in,
+				 const struct zh_record *net)
+{
+	struct zh_kvlist eff = {0};
+	struct cands cands = {0};
+	size_t i, n_local;
+	int err = 0;
+
+	for (i = 0; !err && i < in->n; i++)
+		if (in->recs[i].kind == ZH_REC_ROUTE && !strcmp(in->recs[i].network, net->network))
+			err = cand_add(&cands, &in->recs[i].route, ZH_ORIGIN_LOCAL, net->network,
+				       net->net.vni, 0);
+	n_local = cands.n;
+	for (i = 0; !err && i < in->n; i++)
+		if (in->recs[i].kind == ZH_REC_PEERING &&
+		    !strcmp(in->recs[i].network, net->network))
+			err = file_peering(a, in, &in->recs[i], &cands);
+	/* Only peer winners program anything beyond the network's own routes. */
+	if (!err && cands.n > n_local)
+		err = zh_effective_build(net->network, cands.v, cands.n, &eff);
+	for (i = 0; !err && i < eff.n; i++)
+		zh_agent_put_kinds(a, ZH_KIND(ZH_REC_EFFECTIVE), eff.v[i].key, strlen(eff.v[i].key),
+				   eff.v[i].value, strlen(eff.v[i].value), 0);
+	zh_kvlist_free(&eff);
+	free(cands.v);
+	return err;
+}
+
+static void file_peerings(struct zh_src_file *s, const struct zh_intent *in)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < in->n; i++) {
+		if (in->recs[i].kind != ZH_REC_NETWORK)
+			continue;
+		err = file_network_peerings(s->a, in, &in->recs[i]);
+		if (err)
+			pr_warn("%s: peerings of network %s: %s\n", s->path, in->recs[i].network,
+				strerror(-err));
+	}
+}
+
 int zh_src_file_load(struct zh_src_file *s)
 {
 	struct zh_errors errs = {0};
@@ -113,6 +306,7 @@ int zh_src_file_load(struct zh_src_file *s)
 	zh_agent_resync_begin(s->a, ZH_KINDS_ALL);
 	for (i = 0; i < in.n; i++)
 		zh_agent_apply(s->a, &in.recs[i]);
+	file_peerings(s, &in);
 	zh_agent_resync_end(s->a, ZH_KINDS_ALL, s->loads);
 	zh_intent_free(&in);
 	zh_errors_free(&errs);

@@ -10,290 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "state.h"
+#include "state_int.h"
 
-#define NONE UINT32_MAX
-
-/* --- a table of fixed-size records keyed by their first klen bytes ------ */
-
-#define SLOT_EMPTY 0u
-#define SLOT_TOMB  UINT32_MAX
-
-struct tab {
-	uint8_t *recs;
-	uint32_t stride, klen;
-	uint32_t n;         /* records handed out (high-water mark) */
-	uint32_t cap;
-	uint32_t free_head; /* a freed record's first 4 bytes link the next */
-	uint32_t live;
-	uint64_t *used;     /* bit per record */
-	uint32_t *slots;    /* id + 1, SLOT_EMPTY or SLOT_TOMB */
-	uint32_t nslots;    /* power of two or 0 */
-	uint32_t tombs;
-};
-
-static void tab_init(struct tab *t, uint32_t stride, uint32_t klen)
-{
-	memset(t, 0, sizeof(*t));
-	t->stride = stride;
-	t->klen = klen;
-	t->free_head = NONE;
-}
-
-static void tab_free(struct tab *t)
-{
-	free(t->recs);
-	free(t->used);
-	free(t->slots);
-	tab_init(t, t->stride, t->klen);
-}
-
-/* Empty the table but keep its memory (dirty sets are cleared often). */
-static void tab_reset(struct tab *t)
-{
-	if (!t->live && !t->tombs)
-		return;
-	if (t->nslots)
-		memset(t->slots, 0, t->nslots * sizeof(*t->slots));
-	if (t->cap)
-		memset(t->used, 0, (t->cap + 63) / 64 * sizeof(uint64_t));
-	t->n = t->live = t->tombs = 0;
-	t->free_head = NONE;
-}
-
-static inline void *tab_rec(const struct tab *t, uint32_t id)
-{
-	return t->recs + (size_t)id * t->stride;
-}
-
-static inline bool tab_used(const struct tab *t, uint32_t id)
-{
-	return t->used[id / 64] & (1ull << (id % 64));
-}
-
-static uint32_t hash_key(const void *key, uint32_t len)
-{
-	const uint8_t *p = key;
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ len;
-	uint32_t w, i;
-
-	/* Keys are 4-byte multiples (addresses, ids, names padded with 0). */
-	for (i = 0; i + 4 <= len; i += 4) {
-		memcpy(&w, p + i, 4);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	for (; i < len; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	h ^= h >> 29;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 32;
-	return (uint32_t)h;
-}
-
-static uint32_t tab_find(const struct tab *t, const void *key)
-{
-	uint32_t mask, i, s;
-
-	if (!t->nslots)
-		return NONE;
-	mask = t->nslots - 1;
-	for (i = hash_key(key, t->klen) & mask;; i = (i + 1) & mask) {
-		s = t->slots[i];
-		if (s == SLOT_EMPTY)
-			return NONE;
-		if (s != SLOT_TOMB && !memcmp(tab_rec(t, s - 1), key, t->klen))
-			return s - 1;
-	}
-}
-
-static void slot_place(struct tab *t, uint32_t id)
-{
-	uint32_t mask = t->nslots - 1, i;
-
-	for (i = hash_key(tab_rec(t, id), t->klen) & mask;; i = (i + 1) & mask) {
-		if (t->slots[i] == SLOT_EMPTY || t->slots[i] == SLOT_TOMB) {
-			if (t->slots[i] == SLOT_TOMB)
-				t->tombs--;
-			t->slots[i] = id + 1;
-			return;
-		}
-	}
-}
-
-/* Keep the load (live + tombstones) under 3/4. */
-static int tab_reserve(struct tab *t)
-{
-	uint32_t want, id, *old;
-
-	if (t->nslots && (uint64_t)(t->live + t->tombs + 1) * 4 <= (uint64_t)t->nslots * 3)
-		return 0;
-	want = t->nslots ? t->nslots : 16;
-	while ((uint64_t)(t->live + 1) * 2 > want)
-		want *= 2;
-	old = t->slots;
-	t->slots = calloc(want, sizeof(*t->slots));
-	if (!t->slots) {
-		t->slots = old;
-		return -ENOMEM;
-	}
-	free(old);
-	t->nslots = want;
-	t->tombs = 0;
-	for (id = 0; id < t->n; id++)
-		if (tab_used(t, id))
-			slot_place(t, id);
-	return 0;
-}
-
-/* The record with this key, made (zeroed but for the key) if missing. */
-static uint32_t tab_insert(struct tab *t, const void *key, bool *created)
-{
-	uint32_t id = tab_find(t, key);
-
-	*created = false;
-	if (id != NONE)
-		return id;
-	if (tab_reserve(t))
-		return NONE;
-	if (t->free_head != NONE) {
-		id = t->free_head;
-		memcpy(&t->free_head, tab_rec(t, id), sizeof(uint32_t));
-	} else {
-		if (t->n == t->cap) {
-			uint32_t cap = t->cap ? t->cap * 2 : 64;
-			uint8_t *recs = realloc(t->recs, (size_t)cap * t->stride);
-			uint64_t *used;
-
-			if (!recs)
-				return NONE;
-			t->recs = recs;
-			used = realloc(t->used, (cap + 63) / 64 * sizeof(uint64_t));
-			if (!used)
-				return NONE;
-			memset(used + (t->cap + 63) / 64, 0,
-			       ((cap + 63) / 64 - (t->cap + 63) / 64) * sizeof(uint64_t));
-			t->used = used;
-			t->cap = cap;
-		}
-		id = t->n++;
-	}
-	memset(tab_rec(t, id), 0, t->stride);
-	memcpy(tab_rec(t, id), key, t->klen);
-	t->used[id / 64] |= 1ull << (id % 64);
-	t->live++;
-	slot_place(t, id);
-	*created = true;
-	return id;
-}
-
-static void tab_remove(struct tab *t, uint32_t id)
-{
-	uint32_t mask = t->nslots - 1, i;
-
-	for (i = hash_key(tab_rec(t, id), t->klen) & mask;; i = (i + 1) & mask) {
-		if (t->slots[i] == id + 1) {
-			t->slots[i] = SLOT_TOMB;
-			t->tombs++;
-			break;
-		}
-		if (t->slots[i] == SLOT_EMPTY)
-			return; /* not indexed: cannot happen */
-	}
-	t->used[id / 64] &= ~(1ull << (id % 64));
-	t->live--;
-	memcpy(tab_rec(t, id), &t->free_head, sizeof(uint32_t));
-	t->free_head = id;
-}
-
-static size_t tab_memory(const struct tab *t)
-{
-	return (size_t)t->cap * t->stride + (t->cap + 63) / 64 * 8 + (size_t)t->nslots * 4;
-}
-
-#define tab_foreach(t, id) for ((id) = 0; (id) < (t)->n; (id)++) if (tab_used((t), (id)))
-
-/* --- records -------------------------------------------------------------- */
-
-/* flags */
-#define F_STALE      0x01 /* not listed again (yet) in a resync */
-#define F_SEEN       0x02 /* the map has it (full reconcile) */
-#define F_HAS_REC    0x04 /* network: its record is there */
-#define F_PROGRAMMED 0x08 /* network: active and owner of its VNI */
-#define F_CLASH      0x10 /* network: a VNI clash was reported */
-
-struct net_rec {
-	char name[ZH_NAME_MAX + 1]; /* key */
-	uint32_t vni;
-	uint32_t n_ports;
-	uint32_t ep_head;
-	uint32_t route_head;
-	uint8_t flags;
-};
-
-struct ep_rec {
-	uint32_t net; /* key: network id, address */
-	uint32_t ip;
-	uint32_t host_ip;
-	uint32_t next, prev; /* in the network's list */
-	uint8_t mac[6];
-	uint8_t encap;
-	uint8_t flags;
-};
-
-_Static_assert(sizeof(struct ep_rec) == 28, "endpoint record stays small");
-
-struct route_rec {
-	uint32_t net; /* key: network id, prefix, length */
-	uint32_t prefix;
-	uint32_t len;
-	uint32_t host_ip;
-	uint32_t next, prev;
-	uint8_t drop;
-	uint8_t encap;
-	uint8_t flags;
-	uint8_t pad;
-};
-
-struct port_rec {
-	char ifname[ZH_IFNAMSIZ]; /* key */
-	uint32_t net;
-	uint32_t ip;
-	uint8_t mac[6];
-	uint8_t flags;
-	uint8_t pad;
-};
-
-/* (network id, address) of a port, for "is this address a local port". */
-struct portkey_rec {
-	uint32_t net; /* key */
-	uint32_t ip;
-	uint32_t port;
-};
-
-struct vni_rec {
-	uint32_t vni; /* key */
-	uint32_t net;
-};
-
-struct ifname_key {
-	char name[ZH_IFNAMSIZ];
-};
-
-struct zh_state {
-	char host[ZH_NAME_MAX + 1];
-	zh_state_warn_fn warn;
-	void *warn_ctx;
-	unsigned int resync_kinds;
-
-	struct tab nets, eps, routes, ports, portkeys, vnis;
-	/* dirty sets: key-only tables, never removed from, so dense */
-	struct tab dirty_eps, dirty_routes, dirty_ports;
-};
-
-static void warnf(struct zh_state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void warnf(struct zh_state *s, const char *fmt, ...)
+void st_warnf(struct zh_state *s, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -324,13 +43,19 @@ struct zh_state *zh_state_new(const char *host, zh_state_warn_fn warn, void *ctx
 	tab_init(&s->dirty_eps, sizeof(struct zh_ep_key), sizeof(struct zh_ep_key));
 	tab_init(&s->dirty_routes, sizeof(struct zh_route_key), sizeof(struct zh_route_key));
 	tab_init(&s->dirty_ports, sizeof(struct ifname_key), sizeof(struct ifname_key));
+	tab_init(&s->dirty_policies, sizeof(struct zh_policy_key), sizeof(struct zh_policy_key));
+	st_peers_init(s);
 	return s;
 }
 
 void zh_state_free(struct zh_state *s)
 {
+	uint32_t id;
+
 	if (!s)
 		return;
+	st_peers_free(s);
+	tab_foreach(&s->nets, id) free(net_at(s, id)->cidrs);
 	tab_free(&s->nets);
 	tab_free(&s->eps);
 	tab_free(&s->routes);
@@ -340,12 +65,8 @@ void zh_state_free(struct zh_state *s)
 	tab_free(&s->dirty_eps);
 	tab_free(&s->dirty_routes);
 	tab_free(&s->dirty_ports);
+	tab_free(&s->dirty_policies);
 	free(s);
-}
-
-static inline struct net_rec *net_at(struct zh_state *s, uint32_t id)
-{
-	return tab_rec(&s->nets, id);
 }
 
 static inline struct ep_rec *ep_at(struct zh_state *s, uint32_t id)
@@ -363,27 +84,21 @@ static inline struct port_rec *port_at(struct zh_state *s, uint32_t id)
 	return tab_rec(&s->ports, id);
 }
 
-static void name_key(char key[ZH_NAME_MAX + 1], const char *name)
-{
-	memset(key, 0, ZH_NAME_MAX + 1);
-	snprintf(key, ZH_NAME_MAX + 1, "%s", name);
-}
-
-static uint32_t net_find(struct zh_state *s, const char *name)
+uint32_t st_net_find(struct zh_state *s, const char *name)
 {
 	char key[ZH_NAME_MAX + 1];
 
-	name_key(key, name);
+	st_name_key(key, name);
 	return tab_find(&s->nets, key);
 }
 
-static uint32_t net_get(struct zh_state *s, const char *name)
+uint32_t st_net_get(struct zh_state *s, const char *name)
 {
 	char key[ZH_NAME_MAX + 1];
 	bool created;
 	uint32_t id;
 
-	name_key(key, name);
+	st_name_key(key, name);
 	id = tab_insert(&s->nets, key, &created);
 	if (id != NONE && created) {
 		net_at(s, id)->ep_head = NONE;
@@ -392,20 +107,7 @@ static uint32_t net_get(struct zh_state *s, const char *name)
 	return id;
 }
 
-static bool programmed(struct zh_state *s, uint32_t net)
-{
-	return net_at(s, net)->flags & F_PROGRAMMED;
-}
-
 /* --- dirty marking ------------------------------------------------------- */
-
-static void route_key(struct zh_route_key *k, uint32_t vni, uint32_t prefix, uint32_t len)
-{
-	memset(k, 0, sizeof(*k));
-	k->prefixlen = 32 + len;
-	k->vni = vni;
-	k->ip = prefix;
-}
 
 static int dirty_add(struct tab *t, const void *key)
 {
@@ -425,7 +127,7 @@ int zh_state_mark_route(struct zh_state *s, const struct zh_route_key *key)
 {
 	struct zh_route_key k;
 
-	route_key(&k, key->vni, key->ip, key->prefixlen - 32);
+	st_route_key(&k, key->vni, key->ip, key->prefixlen - 32);
 	return dirty_add(&s->dirty_routes, &k);
 }
 
@@ -438,22 +140,52 @@ int zh_state_mark_port(struct zh_state *s, const char *ifname)
 	return dirty_add(&s->dirty_ports, &k);
 }
 
-static void dirty_ep(struct zh_state *s, uint32_t net, uint32_t ip)
+int zh_state_mark_policy(struct zh_state *s, const struct zh_policy_key *key)
+{
+	struct zh_policy_key k = *key;
+
+	return dirty_add(&s->dirty_policies, &k);
+}
+
+void st_dirty_ep(struct zh_state *s, uint32_t net, uint32_t ip)
 {
 	struct zh_ep_key k = {.vni = net_at(s, net)->vni, .ip = ip};
 
-	if (!s->resync_kinds && programmed(s, net))
+	if (!s->resync_kinds && st_programmed(s, net))
 		zh_state_mark_endpoint(s, &k);
+}
+
+void st_dirty_route(struct zh_state *s, uint32_t net, uint32_t prefix, uint32_t len)
+{
+	struct zh_route_key k;
+
+	if (s->resync_kinds || !st_programmed(s, net))
+		return;
+	st_route_key(&k, net_at(s, net)->vni, prefix, len);
+	dirty_add(&s->dirty_routes, &k);
+}
+
+/* Policy keys are marked whatever the networks' state: the flush asks
+ * what is wanted.
+ */
+void st_dirty_policy(struct zh_state *s, uint32_t vni, uint32_t peer_vni,
+		     const struct zh_cidr *prefix)
+{
+	struct zh_policy_key k;
+
+	if (s->resync_kinds || !vni || !peer_vni || vni == peer_vni)
+		return;
+	memset(&k, 0, sizeof(k));
+	k.prefixlen = 64 + prefix->len;
+	k.vni = vni;
+	k.peer_vni = peer_vni;
+	k.addr = prefix->addr;
+	dirty_add(&s->dirty_policies, &k);
 }
 
 static void dirty_route(struct zh_state *s, const struct route_rec *r)
 {
-	struct zh_route_key k;
-
-	if (s->resync_kinds || !programmed(s, r->net))
-		return;
-	route_key(&k, net_at(s, r->net)->vni, r->prefix, r->len);
-	dirty_add(&s->dirty_routes, &k);
+	st_dirty_route(s, r->net, r->prefix, r->len);
 }
 
 static void dirty_port(struct zh_state *s, const char *ifname)
@@ -470,7 +202,7 @@ static void net_dirty_all(struct zh_state *s, uint32_t net)
 	if (s->resync_kinds)
 		return;
 	for (id = net_at(s, net)->ep_head; id != NONE; id = ep_at(s, id)->next)
-		dirty_ep(s, net, ep_at(s, id)->ip);
+		st_dirty_ep(s, net, ep_at(s, id)->ip);
 	for (id = net_at(s, net)->route_head; id != NONE; id = route_at(s, id)->next)
 		dirty_route(s, route_at(s, id));
 	/* Ports need the VNI; their own addresses are in the list above
@@ -481,6 +213,7 @@ static void net_dirty_all(struct zh_state *s, uint32_t net)
 		if (port_at(s, id)->net == net)
 			dirty_port(s, port_at(s, id)->ifname);
 	}
+	st_peers_dirty_net(s, net);
 }
 
 /* --- network activation ---------------------------------------------------- */
@@ -498,7 +231,7 @@ static void net_try_program(struct zh_state *s, uint32_t net)
 	v = tab_rec(&s->vnis, id);
 	if (!created) {
 		if (v->net != net && !(n->flags & F_CLASH)) {
-			warnf(s, "networks/%s: VNI %u is already used by network %s; not programmed",
+			st_warnf(s, "networks/%s: VNI %u is already used by network %s; not programmed",
 			      n->name, n->vni, net_at(s, v->net)->name);
 			n->flags |= F_CLASH;
 		}
@@ -507,6 +240,7 @@ static void net_try_program(struct zh_state *s, uint32_t net)
 	v->net = net;
 	n->flags |= F_PROGRAMMED;
 	n->flags &= ~F_CLASH;
+	s->peers_gen++;
 	net_dirty_all(s, net);
 }
 
@@ -526,13 +260,14 @@ static void net_unprogram(struct zh_state *s, uint32_t net)
 		return;
 	net_dirty_all(s, net);
 	n->flags &= ~F_PROGRAMMED;
+	s->peers_gen++;
 	id = tab_find(&s->vnis, &vni);
 	if (id != NONE)
 		tab_remove(&s->vnis, id);
 	/* A network that waited for this VNI gets it now. */
 	tab_foreach(&s->nets, id)
 	{
-		if (id != net && net_at(s, id)->vni == vni && !programmed(s, id) &&
+		if (id != net && net_at(s, id)->vni == vni && !st_programmed(s, id) &&
 		    net_wants_program(s, id)) {
 			net_try_program(s, id);
 			break;
@@ -544,48 +279,82 @@ static void net_update(struct zh_state *s, uint32_t net)
 {
 	bool want = net_wants_program(s, net);
 
-	if (programmed(s, net) && !want)
+	if (st_programmed(s, net) && !want)
 		net_unprogram(s, net);
-	else if (!programmed(s, net) && want)
+	else if (!st_programmed(s, net) && want)
 		net_try_program(s, net);
 }
 
 /* Forget a network nothing refers to any more. */
-static void net_gc(struct zh_state *s, uint32_t net)
+void st_net_gc(struct zh_state *s, uint32_t net)
 {
 	struct net_rec *n = net_at(s, net);
 
-	if (!(n->flags & F_HAS_REC) && !n->n_ports && n->ep_head == NONE && n->route_head == NONE)
+	if (!(n->flags & F_HAS_REC) && !n->n_ports && n->ep_head == NONE &&
+	    n->route_head == NONE && !n->refs)
 		tab_remove(&s->nets, net);
+}
+
+static bool cidrs_same(const struct net_rec *n, const struct zh_rec_network *r)
+{
+	return n->n_cidrs == r->n_cidrs &&
+	       (!n->n_cidrs || !memcmp(n->cidrs, r->cidrs, r->n_cidrs * sizeof(r->cidrs[0])));
 }
 
 static int network_put(struct zh_state *s, const struct zh_record *rec)
 {
-	uint32_t net = net_get(s, rec->network);
+	uint32_t net = st_net_get(s, rec->network);
+	const struct zh_rec_network *r = &rec->net;
+	struct zh_cidr *cidrs = NULL;
 	struct net_rec *n;
+	bool same_vni;
 
 	if (net == NONE)
 		return -ENOMEM;
 	n = net_at(s, net);
 	n->flags &= ~F_STALE;
-	if ((n->flags & F_HAS_REC) && n->vni == rec->net.vni)
+	same_vni = (n->flags & F_HAS_REC) && n->vni == r->vni;
+	if (same_vni && cidrs_same(n, r))
 		return 0;
-	net_unprogram(s, net);
+	if (!cidrs_same(n, r) && r->n_cidrs) {
+		/* Kept for export policies that name no prefixes. */
+		cidrs = malloc(r->n_cidrs * sizeof(*cidrs));
+		if (!cidrs)
+			return -ENOMEM;
+		memcpy(cidrs, r->cidrs, r->n_cidrs * sizeof(*cidrs));
+	}
+	st_peers_mark_policies(s, net);
+	if (!same_vni)
+		net_unprogram(s, net);
 	n = net_at(s, net);
-	n->vni = rec->net.vni;
+	if (!cidrs_same(n, r)) {
+		free(n->cidrs);
+		n->cidrs = cidrs;
+		n->n_cidrs = r->n_cidrs;
+	}
+	n->vni = r->vni;
 	n->flags |= F_HAS_REC;
 	n->flags &= ~F_CLASH;
 	net_update(s, net);
+	st_peers_net_changed(s, net);
 	return 1;
 }
 
 static int network_delete(struct zh_state *s, uint32_t net)
 {
-	if (!(net_at(s, net)->flags & F_HAS_REC))
+	struct net_rec *n = net_at(s, net);
+
+	if (!(n->flags & F_HAS_REC))
 		return 0;
+	st_peers_mark_policies(s, net);
 	net_unprogram(s, net);
-	net_at(s, net)->flags &= ~(F_HAS_REC | F_STALE | F_CLASH);
-	net_gc(s, net);
+	n = net_at(s, net);
+	n->flags &= ~(F_HAS_REC | F_STALE | F_CLASH);
+	free(n->cidrs);
+	n->cidrs = NULL;
+	n->n_cidrs = 0;
+	st_peers_net_changed(s, net);
+	st_net_gc(s, net);
 	return 1;
 }
 
@@ -608,14 +377,14 @@ static int endpoint_remove(struct zh_state *s, uint32_t id)
 	struct ep_rec *e = ep_at(s, id);
 	uint32_t net = e->net;
 
-	dirty_ep(s, net, e->ip);
+	st_dirty_ep(s, net, e->ip);
 	ep_unlink(s, id);
 	tab_remove(&s->eps, id);
-	net_gc(s, net);
+	st_net_gc(s, net);
 	return 1;
 }
 
-static uint32_t ep_find(struct zh_state *s, uint32_t net, uint32_t ip)
+uint32_t st_ep_find(struct zh_state *s, uint32_t net, uint32_t ip)
 {
 	struct ep_rec key = {.net = net, .ip = ip};
 
@@ -624,11 +393,11 @@ static uint32_t ep_find(struct zh_state *s, uint32_t net, uint32_t ip)
 
 static int endpoint_delete(struct zh_state *s, const char *network, uint32_t ip)
 {
-	uint32_t net = net_find(s, network), id;
+	uint32_t net = st_net_find(s, network), id;
 
 	if (net == NONE)
 		return 0;
-	id = ep_find(s, net, ip);
+	id = st_ep_find(s, net, ip);
 	return id == NONE ? 0 : endpoint_remove(s, id);
 }
 
@@ -646,12 +415,12 @@ static int endpoint_put(struct zh_state *s, const struct zh_record *rec, char *e
 		snprintf(err, len, "host_ip: no underlay address for host \"%s\"", r->host);
 		return -EINVAL;
 	}
-	key.net = net_get(s, rec->network);
+	key.net = st_net_get(s, rec->network);
 	if (key.net == NONE)
 		return -ENOMEM;
 	id = tab_insert(&s->eps, &key, &created);
 	if (id == NONE) {
-		net_gc(s, key.net);
+		st_net_gc(s, key.net);
 		return -ENOMEM;
 	}
 	e = ep_at(s, id);
@@ -671,7 +440,7 @@ static int endpoint_put(struct zh_state *s, const struct zh_record *rec, char *e
 	e->host_ip = r->host_ip;
 	memcpy(e->mac, r->mac, 6);
 	e->encap = r->encap;
-	dirty_ep(s, key.net, r->ip);
+	st_dirty_ep(s, key.net, r->ip);
 	return 1;
 }
 
@@ -696,11 +465,11 @@ static int route_remove(struct zh_state *s, uint32_t id)
 	dirty_route(s, route_at(s, id));
 	route_unlink(s, id);
 	tab_remove(&s->routes, id);
-	net_gc(s, net);
+	st_net_gc(s, net);
 	return 1;
 }
 
-static uint32_t route_find(struct zh_state *s, uint32_t net, uint32_t prefix, uint32_t len)
+uint32_t st_route_find(struct zh_state *s, uint32_t net, uint32_t prefix, uint32_t len)
 {
 	struct route_rec key = {.net = net, .prefix = prefix, .len = len};
 
@@ -709,11 +478,11 @@ static uint32_t route_find(struct zh_state *s, uint32_t net, uint32_t prefix, ui
 
 static int route_delete(struct zh_state *s, const struct zh_record *key)
 {
-	uint32_t net = net_find(s, key->network), id;
+	uint32_t net = st_net_find(s, key->network), id;
 
 	if (net == NONE)
 		return 0;
-	id = route_find(s, net, key->route.prefix.addr, key->route.prefix.len);
+	id = st_route_find(s, net, key->route.prefix.addr, key->route.prefix.len);
 	return id == NONE ? 0 : route_remove(s, id);
 }
 
@@ -729,12 +498,12 @@ static int route_put(struct zh_state *s, const struct zh_record *rec, char *err,
 		snprintf(err, len, "host_ip: no underlay address for host \"%s\"", r->host);
 		return -EINVAL;
 	}
-	key.net = net_get(s, rec->network);
+	key.net = st_net_get(s, rec->network);
 	if (key.net == NONE)
 		return -ENOMEM;
 	id = tab_insert(&s->routes, &key, &created);
 	if (id == NONE) {
-		net_gc(s, key.net);
+		st_net_gc(s, key.net);
 		return -ENOMEM;
 	}
 	rt = route_at(s, id);
@@ -779,8 +548,8 @@ static void portkey_drop(struct zh_state *s, uint32_t id)
 	/* A record for the address gets its remote entry back; without one
 	 * there is nothing to write (the port's own entry goes with the port).
 	 */
-	if (ep_find(s, key.net, key.ip) != NONE)
-		dirty_ep(s, key.net, key.ip);
+	if (st_ep_find(s, key.net, key.ip) != NONE)
+		st_dirty_ep(s, key.net, key.ip);
 }
 
 /* Take a port out of its network (index, count, activation). */
@@ -800,7 +569,7 @@ static int port_delete(struct zh_state *s, uint32_t id)
 	port_detach_net(s, id);
 	dirty_port(s, port_at(s, id)->ifname);
 	tab_remove(&s->ports, id);
-	net_gc(s, net);
+	st_net_gc(s, net);
 	return 1;
 }
 
@@ -815,7 +584,7 @@ static int port_put(struct zh_state *s, const struct zh_record *rec, char *err, 
 
 	if (strcmp(rec->host, s->host))
 		return 0; /* another host's port */
-	net = pkey.net = net_get(s, r->network);
+	net = pkey.net = st_net_get(s, r->network);
 	if (net == NONE)
 		return -ENOMEM;
 	k = tab_find(&s->portkeys, &pkey);
@@ -824,14 +593,14 @@ static int port_put(struct zh_state *s, const struct zh_record *rec, char *err, 
 		snprintf(err, len, "ip: port %s already has this address in network %s",
 			 port_at(s, ((struct portkey_rec *)tab_rec(&s->portkeys, k))->port)->ifname,
 			 r->network);
-		net_gc(s, net);
+		st_net_gc(s, net);
 		return -EINVAL;
 	}
 	memset(&key, 0, sizeof(key));
 	snprintf(key.name, sizeof(key.name), "%s", r->ifname);
 	id = tab_insert(&s->ports, &key, &created);
 	if (id == NONE) {
-		net_gc(s, net);
+		st_net_gc(s, net);
 		return -ENOMEM;
 	}
 	p = port_at(s, id);
@@ -861,7 +630,7 @@ static int port_put(struct zh_state *s, const struct zh_record *rec, char *err, 
 	net_update(s, net);
 	if (old_net != NONE && old_net != net) {
 		net_update(s, old_net);
-		net_gc(s, old_net);
+		st_net_gc(s, old_net);
 	}
 	return 1;
 }
@@ -885,8 +654,13 @@ int zh_state_put(struct zh_state *s, const struct zh_record *rec, char *err, siz
 		return route_put(s, rec, err, errlen);
 	case ZH_REC_PORT:
 		return port_put(s, rec, err, errlen);
-	case ZH_REC_HOST:
-	case ZH_REC_OTHER:
+	case ZH_REC_PEERING:
+		return st_peering_put(s, rec);
+	case ZH_REC_EXPORT:
+		return st_export_put(s, rec);
+	case ZH_REC_EFFECTIVE:
+		return st_effective_put(s, rec);
+	default: /* hosts; the published kinds come through a peer */
 		break;
 	}
 	return 0;
@@ -898,7 +672,7 @@ int zh_state_delete(struct zh_state *s, const struct zh_record *key)
 
 	switch (key->kind) {
 	case ZH_REC_NETWORK:
-		id = net_find(s, key->network);
+		id = st_net_find(s, key->network);
 		return id == NONE ? 0 : network_delete(s, id);
 	case ZH_REC_ENDPOINT:
 		return endpoint_delete(s, key->network, key->ep.ip);
@@ -909,8 +683,13 @@ int zh_state_delete(struct zh_state *s, const struct zh_record *key)
 			return 0;
 		id = port_find(s, key->port.ifname);
 		return id == NONE ? 0 : port_delete(s, id);
-	case ZH_REC_HOST:
-	case ZH_REC_OTHER:
+	case ZH_REC_PEERING:
+		return st_peering_delete(s, key);
+	case ZH_REC_EXPORT:
+		return st_export_delete(s, key);
+	case ZH_REC_EFFECTIVE:
+		return st_effective_delete(s, key);
+	default:
 		break;
 	}
 	return 0;
@@ -922,20 +701,20 @@ void zh_state_keep(struct zh_state *s, const struct zh_record *key)
 
 	switch (key->kind) {
 	case ZH_REC_NETWORK:
-		id = net_find(s, key->network);
+		id = st_net_find(s, key->network);
 		if (id != NONE)
 			net_at(s, id)->flags &= ~F_STALE;
 		break;
 	case ZH_REC_ENDPOINT:
-		net = net_find(s, key->network);
-		id = net == NONE ? NONE : ep_find(s, net, key->ep.ip);
+		net = st_net_find(s, key->network);
+		id = net == NONE ? NONE : st_ep_find(s, net, key->ep.ip);
 		if (id != NONE)
 			ep_at(s, id)->flags &= ~F_STALE;
 		break;
 	case ZH_REC_ROUTE:
-		net = net_find(s, key->network);
+		net = st_net_find(s, key->network);
 		id = net == NONE ? NONE
-				 : route_find(s, net, key->route.prefix.addr, key->route.prefix.len);
+				 : st_route_find(s, net, key->route.prefix.addr, key->route.prefix.len);
 		if (id != NONE)
 			route_at(s, id)->flags &= ~F_STALE;
 		break;
@@ -943,6 +722,11 @@ void zh_state_keep(struct zh_state *s, const struct zh_record *key)
 		id = strcmp(key->host, s->host) ? NONE : port_find(s, key->port.ifname);
 		if (id != NONE)
 			port_at(s, id)->flags &= ~F_STALE;
+		break;
+	case ZH_REC_PEERING:
+	case ZH_REC_EXPORT:
+	case ZH_REC_EFFECTIVE:
+		st_peering_keep(s, key);
 		break;
 	default:
 		break;
@@ -966,6 +750,7 @@ void zh_state_resync_begin(struct zh_state *s, unsigned int kinds)
 		tab_foreach(&s->routes, id) route_at(s, id)->flags |= F_STALE;
 	if (kinds & ZH_KIND(ZH_REC_PORT))
 		tab_foreach(&s->ports, id) port_at(s, id)->flags |= F_STALE;
+	st_peering_resync_begin(s, kinds);
 }
 
 void zh_state_resync_end(struct zh_state *s, unsigned int kinds)
@@ -973,6 +758,7 @@ void zh_state_resync_end(struct zh_state *s, unsigned int kinds)
 	uint32_t id;
 
 	/* Sweep children before networks, so a network is removed last. */
+	st_peering_resync_end(s, kinds);
 	if (kinds & ZH_KIND(ZH_REC_ENDPOINT))
 		tab_foreach(&s->eps, id)
 		{
@@ -1007,13 +793,6 @@ bool zh_state_resyncing(const struct zh_state *s)
 
 /* --- queries ------------------------------------------------------------- */
 
-static uint32_t vni_net(struct zh_state *s, uint32_t vni)
-{
-	uint32_t id = tab_find(&s->vnis, &vni);
-
-	return id == NONE ? NONE : ((struct vni_rec *)tab_rec(&s->vnis, id))->net;
-}
-
 static void ep_value(const struct ep_rec *e, struct zh_endpoint *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -1027,7 +806,7 @@ unsigned int zh_state_endpoint(struct zh_state *s, const struct zh_ep_key *key,
 {
 	struct portkey_rec pk;
 	unsigned int want = 0;
-	uint32_t net = vni_net(s, key->vni), id;
+	uint32_t net = st_vni_net(s, key->vni), id;
 
 	if (net == NONE)
 		return 0;
@@ -1035,14 +814,23 @@ unsigned int zh_state_endpoint(struct zh_state *s, const struct zh_ep_key *key,
 	pk.ip = key->ip;
 	if (tab_find(&s->portkeys, &pk) != NONE)
 		want |= ZH_WANT_LOCAL;
-	id = ep_find(s, net, key->ip);
+	id = st_ep_find(s, net, key->ip);
 	if (id != NONE) {
 		want |= ZH_WANT_REMOTE;
 		ep_value(ep_at(s, id), val);
 		if (mark)
 			ep_at(s, id)->flags |= F_SEEN;
+	} else if (st_peer_endpoint(s, net, key->ip, val, mark)) {
+		want |= ZH_WANT_REMOTE;
 	}
 	return want;
+}
+
+bool st_port_has(struct zh_state *s, uint32_t net, uint32_t ip)
+{
+	struct portkey_rec pk = {.net = net, .ip = ip};
+
+	return tab_find(&s->portkeys, &pk) != NONE;
 }
 
 static void route_value(const struct route_rec *r, struct zh_route *v)
@@ -1060,12 +848,12 @@ bool zh_state_route(struct zh_state *s, const struct zh_route_key *key, struct z
 
 	if (key->prefixlen < 32 || key->prefixlen > 64)
 		return false;
-	net = vni_net(s, key->vni);
+	net = st_vni_net(s, key->vni);
 	if (net == NONE)
 		return false;
-	id = route_find(s, net, key->ip, key->prefixlen - 32);
+	id = st_route_find(s, net, key->ip, key->prefixlen - 32);
 	if (id == NONE)
-		return false;
+		return st_peer_route(s, net, key->ip, key->prefixlen - 32, val, mark);
 	route_value(route_at(s, id), val);
 	if (mark)
 		route_at(s, id)->flags |= F_SEEN;
@@ -1088,7 +876,7 @@ int zh_state_endpoints_unmarked(struct zh_state *s, zh_state_ep_cb cb, void *ctx
 			e->flags &= ~F_SEEN;
 			continue;
 		}
-		if (err || !cb || !programmed(s, e->net))
+		if (err || !cb || !st_programmed(s, e->net))
 			continue;
 		key.vni = net_at(s, e->net)->vni;
 		key.ip = e->ip;
@@ -1099,6 +887,10 @@ int zh_state_endpoints_unmarked(struct zh_state *s, zh_state_ep_cb cb, void *ctx
 			 ZH_WANT_REMOTE | (tab_find(&s->portkeys, &pk) != NONE ? ZH_WANT_LOCAL : 0),
 			 ctx);
 	}
+	/* Always walked: it clears the peer endpoints' marks too. */
+	if (!err)
+		return st_peer_endpoints_unmarked(s, cb, ctx);
+	st_peer_endpoints_unmarked(s, NULL, NULL);
 	return err;
 }
 
@@ -1117,12 +909,15 @@ int zh_state_routes_unmarked(struct zh_state *s, zh_state_route_cb cb, void *ctx
 			r->flags &= ~F_SEEN;
 			continue;
 		}
-		if (err || !cb || !programmed(s, r->net))
+		if (err || !cb || !st_programmed(s, r->net))
 			continue;
-		route_key(&key, net_at(s, r->net)->vni, r->prefix, r->len);
+		st_route_key(&key, net_at(s, r->net)->vni, r->prefix, r->len);
 		route_value(r, &val);
 		err = cb(&key, &val, ctx);
 	}
+	if (!err)
+		return st_peer_routes_unmarked(s, cb, ctx);
+	st_peer_routes_unmarked(s, NULL, NULL);
 	return err;
 }
 
@@ -1174,11 +969,14 @@ void zh_state_dirty(const struct zh_state *s, struct zh_dirty *d)
 	d->n_routes = s->dirty_routes.n;
 	d->ports = (const char(*)[ZH_IFNAMSIZ])s->dirty_ports.recs;
 	d->n_ports = s->dirty_ports.n;
+	d->policies = (const struct zh_policy_key *)s->dirty_policies.recs;
+	d->n_policies = s->dirty_policies.n;
 }
 
 bool zh_state_has_dirty(const struct zh_state *s)
 {
-	return s->dirty_eps.live || s->dirty_routes.live || s->dirty_ports.live;
+	return s->dirty_eps.live || s->dirty_routes.live || s->dirty_ports.live ||
+	       s->dirty_policies.live;
 }
 
 void zh_state_dirty_clear(struct zh_state *s)
@@ -1190,6 +988,7 @@ void zh_state_dirty_clear(struct zh_state *s)
 		tab_reset(&s->dirty_eps);
 	tab_reset(&s->dirty_routes);
 	tab_reset(&s->dirty_ports);
+	tab_reset(&s->dirty_policies);
 }
 
 void zh_state_counts(const struct zh_state *s, struct zh_state_counts *c)
@@ -1207,6 +1006,10 @@ void zh_state_counts(const struct zh_state *s, struct zh_state_counts *c)
 	c->endpoints = s->eps.live;
 	c->routes = s->routes.live;
 	c->ports = s->ports.live;
+	c->peers = s->peers.live;
+	tab_foreach(&s->peers, id) c->peers_active += !!(peer_at((struct zh_state *)s, id)->flags & P_ACTIVE);
+	c->peer_endpoints = s->peps.live;
+	c->effective_routes = s->effs.live;
 }
 
 size_t zh_state_memory(const struct zh_state *s)
@@ -1214,5 +1017,5 @@ size_t zh_state_memory(const struct zh_state *s)
 	return sizeof(*s) + tab_memory(&s->nets) + tab_memory(&s->eps) + tab_memory(&s->routes) +
 	       tab_memory(&s->ports) + tab_memory(&s->portkeys) + tab_memory(&s->vnis) +
 	       tab_memory(&s->dirty_eps) + tab_memory(&s->dirty_routes) +
-	       tab_memory(&s->dirty_ports);
+	       tab_memory(&s->dirty_ports) + tab_memory(&s->dirty_policies) + st_peers_memory(s);
 }

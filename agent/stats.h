@@ -34,6 +34,25 @@ enum zh_agent_error {
 #define ZH_LAT_BUCKETS 12
 extern const double zh_lat_bucket_us[ZH_LAT_BUCKETS];
 
+/* A peering of a programmed network (docs/agent.md, "Peering"). */
+struct zh_agent_peer_stat {
+	char network[64];          /* the local network */
+	char peer[64];
+	/* active, one-sided, listing, not-published, vni-clash, unknown */
+	char state[16];
+	bool connected;            /* its shard answers (the file: always) */
+	bool active;               /* programmed */
+	uint32_t vni;              /* its VNI (0: not known) */
+	uint32_t preference;
+	char grant[64];            /* what the local network grants it */
+	char their_grant[64];      /* what it grants the local network */
+	char shard[384];           /* its shard's URLs; "" this shard */
+	char error[192];           /* the connection's last error, "" none */
+	uint32_t endpoints;        /* zh_endpoints entries leading to it */
+	uint32_t routes;           /* effective routes it won */
+	uint32_t policies;         /* zh_policy entries of the peering */
+};
+
 struct zh_agent_stats {
 	char instance[64];
 	char host[64];
@@ -58,6 +77,10 @@ struct zh_agent_stats {
 
 	uint32_t ports_desired;
 	uint32_t ports_attached;
+
+	/* peerings, refreshed with the rest (malloc'ed; the agent frees it) */
+	struct zh_agent_peer_stat *peers;
+	uint32_t n_peers, cap_peers;
 };
 
 /* "bad_record", ... and a one-line help text; NULL past the end. */

@@ -222,6 +222,31 @@ char *zh_statsock_json(const struct zh_agent_stats *st, time_t now)
 	json_object_object_add(x, "attached", json_object_new_int64(st->ports_attached));
 	json_object_object_add(o, "ports", x);
 
+	x = json_object_new_array();
+	for (i = 0; i < (int)st->n_peers; i++) {
+		const struct zh_agent_peer_stat *p = &st->peers[i];
+		json_object *y = json_object_new_object();
+
+		json_object_object_add(y, "network", json_object_new_string(p->network));
+		json_object_object_add(y, "peer", json_object_new_string(p->peer));
+		json_object_object_add(y, "state", json_object_new_string(p->state));
+		json_object_object_add(y, "connected", json_object_new_boolean(p->connected));
+		json_object_object_add(y, "vni", p->vni ? json_object_new_int64(p->vni) : NULL);
+		json_object_object_add(y, "grant", json_object_new_string(p->grant));
+		json_object_object_add(y, "their_grant", p->their_grant[0]
+						? json_object_new_string(p->their_grant) : NULL);
+		json_object_object_add(y, "preference", json_object_new_int64(p->preference));
+		json_object_object_add(y, "shard",
+				       p->shard[0] ? json_object_new_string(p->shard) : NULL);
+		json_object_object_add(y, "endpoints", json_object_new_int64(p->endpoints));
+		json_object_object_add(y, "routes", json_object_new_int64(p->routes));
+		json_object_object_add(y, "policies", json_object_new_int64(p->policies));
+		json_object_object_add(y, "error",
+				       p->error[0] ? json_object_new_string(p->error) : NULL);
+		json_object_array_add(x, y);
+	}
+	json_object_object_add(o, "peers", x);
+
 	x = json_object_new_object();
 	json_object_object_add(x, "count", json_object_new_uint64(st->lat_count));
 	json_object_object_add(x, "sum_seconds", json_object_new_double(st->lat_sum_us / 1e6));
