@@ -53,7 +53,7 @@ static void test_full_config(void **unused)
 			       "'cert':'/c.pem','key':'/k.pem'},"
 			       "'attach':{'xdp_mode':'generic','tc_mode':'clsact',"
 			       "'router_mac':'02:7a:00:00:00:01','encap':'geneve','mtu':9000,"
-			       "'max_endpoints':1048576,'max_routes':100},"
+			       "'max_endpoints':1048576,'max_routes':100,'max_policies':2048},"
 			       "'metrics':'127.0.0.1:9465','status_socket':'/run/x.sock'}",
 			       &c, err, sizeof(err)),
 			 0);
@@ -75,6 +75,7 @@ static void test_full_config(void **unused)
 	assert_int_equal(c.mtu, 9000);
 	assert_int_equal(c.sizes.endpoints, 1048576);
 	assert_int_equal(c.sizes.routes, 100);
+	assert_int_equal(c.sizes.policies, 2048);
 	assert_string_equal(c.metrics, "127.0.0.1:9465");
 	assert_string_equal(c.status_socket, "/run/x.sock");
 	zh_agent_config_free(&c);
@@ -174,6 +175,8 @@ static const struct bad_case bad_cases[] = {
 	 "attach.max_endpoints: must be a whole number"},
 	{"{" BASE ",'source':'file:/x','attach':{'max_routes':99999999}}",
 	 "attach.max_routes: must be from 0 to 16777216"},
+	{"{" BASE ",'source':'file:/x','attach':{'max_policies':-5}}",
+	 "attach.max_policies: must be from 0 to 16777216"},
 	{"{" BASE ",'source':'file:/x','attach':{'mode':1}}", "attach.mode: unknown field"},
 	{"{" BASE ",'source':'file:/x','attach':[]}", "attach: must be an object"},
 	{"{" BASE ",'source':'file:/x','metrics':'9465'}",
