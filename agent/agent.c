@@ -334,6 +334,14 @@ static void stats_refresh(struct zh_agent *a)
 	zh_reconcile_counts(a->rec, &rc);
 	a->stats.ports_desired = sc.ports;
 	a->stats.ports_attached = rc.ports_attached;
+}
+
+/* The peerings' part of the stats: every tick, and right before a status
+ * or metrics request is answered (not after every flush: with many
+ * peerings that would cost more than the flush).
+ */
+static void peer_stats_refresh(struct zh_agent *a)
+{
 	a->stats.n_peers = 0;
 	zh_state_foreach_peer(a->state, peer_stat_cb, a);
 }
@@ -675,6 +683,7 @@ static void on_tick(struct zh_agent *a)
 	if (a->file)
 		zh_src_file_tick(a->file);
 	stats_refresh(a);
+	peer_stats_refresh(a);
 }
 
 enum { FD_SIGNAL, FD_TIMER, FD_NETLINK, FD_FILE, FD_STATUS, FD_METRICS, FD_MAX };
@@ -731,6 +740,8 @@ int zh_agent_step(struct zh_agent *a, int timeout_ms)
 	/* Served after the maps are written, so a status read right after a
 	 * change sees it.
 	 */
+	if (ready[FD_STATUS] || ready[FD_METRICS])
+		peer_stats_refresh(a);
 	if (ready[FD_STATUS])
 		zh_statsock_serve(a->statsock, &a->stats);
 	if (ready[FD_METRICS])
