@@ -47,6 +47,7 @@ struct pconn {
 	char shard[ZH_PEER_SHARD_MAX];
 	char user[ZH_NAME_MAX + 1];
 	char password_file[ZH_PATH_MAX];
+	uint32_t serial;               /* of the peering in the state */
 	struct pclient *client;        /* NULL: this shard's own client */
 	struct zh_etcd *cli;           /* NULL: not connected (retry_at) */
 	struct zh_etcd_sub *their_sub; /* networks/<peer>/peerings/<net> */
@@ -593,12 +594,19 @@ static int peer_cb(const struct zh_peer_info *p, void *ctx)
 		c = conn_new(s, p->network, p->peer);
 		if (!c)
 			return 0;
+	} else if (c->serial != p->serial) {
+		/* Removed and added again since the last sync: the new one
+		 * knows nothing of the peer yet, so everything is read again.
+		 */
+		conn_disconnect(c);
+		c->retry_at = 0;
 	} else if (c->cli && conn_settings_differ(c, p->rec)) {
 		pr_info("network %s: peering with %s changed its connection: connecting again\n",
 			p->network, p->peer);
 		conn_disconnect(c);
 		c->retry_at = 0;
 	}
+	c->serial = p->serial;
 	c->mark = true;
 	if (!c->cli && x->now >= c->retry_at)
 		conn_connect(c, p->rec, x->now);

@@ -236,6 +236,7 @@ struct zh_peer_info {
 	const char *network;               /* the local network */
 	const char *peer;
 	const struct zh_rec_peering *rec;  /* our record for it */
+	uint32_t serial;                   /* changes when the peering is re-created */
 	unsigned int their;                /* enum zh_peer_their */
 	const char *their_grant;           /* what it grants us ("" unknown, absent) */
 	uint32_t vni;                      /* its VNI from the view's meta; 0: none */

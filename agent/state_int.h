@@ -107,6 +107,7 @@ struct peer_rec {
 	uint32_t pep_head;
 	uint32_t n_peps;
 	uint32_t n_effs;                   /* effective routes it won */
+	uint32_t serial;                   /* a new one for every record re-created */
 	uint8_t their;                     /* enum zh_peer_their */
 	uint8_t flags;
 };
@@ -179,6 +180,7 @@ struct zh_state {
 	struct tab dirty_eps, dirty_routes, dirty_ports, dirty_policies;
 	bool settled_event;  /* a network became settled */
 	uint64_t peers_gen;  /* what the peering connections follow changed */
+	uint32_t peers_serial;
 };
 
 static inline struct net_rec *net_at(struct zh_state *s, uint32_t id)

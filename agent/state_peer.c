@@ -784,6 +784,7 @@ int st_peering_put(struct zh_state *s, const struct zh_record *rec)
 		p->rec = rec->peering;
 		p->pep_head = NONE;
 		p->their = ZH_THEIR_UNKNOWN;
+		p->serial = ++s->peers_serial;
 		net_at(s, net)->refs++;
 		net_at(s, net)->n_unsettled++;
 		tab_foreach(&s->effs, e)
@@ -1386,6 +1387,7 @@ int zh_state_foreach_peer(struct zh_state *s, zh_state_peer_cb cb, void *ctx)
 		info.network = net_at(s, p->net)->name;
 		info.peer = p->name;
 		info.rec = &p->rec;
+		info.serial = p->serial;
 		info.their = p->their;
 		info.their_grant = p->their_grant;
 		info.vni = p->vni;
