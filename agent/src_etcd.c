@@ -70,7 +70,9 @@ static void on_state(bool connected, const char *reason, void *ctx)
 
 	if (s->connected != connected || !s->reported) {
 		if (connected)
-			pr_info("etcd %s: connected to %s\n", s->prefix, zh_etcd_endpoint(src->cli));
+			/* the reason names the member this subscription reached
+			 * (the client's current endpoint may be another) */
+			pr_info("etcd %s: connected: %s\n", s->prefix, reason ? reason : "");
 		else
 			pr_warn("etcd %s: %s; keeping the last state\n", s->prefix,
 				reason ? reason : "disconnected");

@@ -498,6 +498,10 @@ static int route_put(struct zh_state *s, const struct zh_record *rec, char *err,
 		snprintf(err, len, "host_ip: no underlay address for host \"%s\"", r->host);
 		return -EINVAL;
 	}
+	/* A route to this very host would be a tunnel to itself: v1 has no
+	 * local next hop for a prefix, so it is not programmed here. */
+	if (!r->drop && !strcmp(r->host, s->host))
+		return route_delete(s, rec);
 	key.net = st_net_get(s, rec->network);
 	if (key.net == NONE)
 		return -ENOMEM;

@@ -162,7 +162,7 @@ static void test_endpoints_wait_for_a_local_port(void **unused)
 	zh_state_free(s);
 }
 
-static void test_own_host_endpoints_are_skipped(void **unused)
+static void test_own_host_endpoints_and_routes_are_skipped(void **unused)
 {
 	struct zh_state *s = zh_state_new("h1", on_warn, NULL);
 	struct zh_state_counts c;
@@ -183,6 +183,17 @@ static void test_own_host_endpoints_are_skipped(void **unused)
 	zh_state_counts(s, &c);
 	assert_int_equal(c.endpoints, 0);
 	assert_int_equal(c.ports, 1);
+	/* A route to this host would tunnel to itself: not programmed; moved
+	 * to another host it is. */
+	put(s, R "networks/blue/routes/10.9.0.0/16", "{'host':'h1','host_ip':'198.18.0.1'}");
+	zh_state_counts(s, &c);
+	assert_int_equal(c.routes, 0);
+	put(s, R "networks/blue/routes/10.9.0.0/16", "{'host':'h2','host_ip':'198.18.0.2'}");
+	zh_state_counts(s, &c);
+	assert_int_equal(c.routes, 1);
+	put(s, R "networks/blue/routes/10.9.0.0/16", "{'host':'h1','host_ip':'198.18.0.1'}");
+	zh_state_counts(s, &c);
+	assert_int_equal(c.routes, 0);
 	zh_state_free(s);
 }
 
@@ -714,7 +725,7 @@ static void test_routes_follow_the_records(void **state)
 
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_endpoints_wait_for_a_local_port),
-	cmocka_unit_test(test_own_host_endpoints_are_skipped),
+	cmocka_unit_test(test_own_host_endpoints_and_routes_are_skipped),
 	cmocka_unit_test(test_network_delete_deactivates),
 	cmocka_unit_test(test_delete_removes_only_its_entry),
 	cmocka_unit_test(test_vni_clash_is_reported),
