@@ -293,6 +293,46 @@ static uint64_t errors_total(json_object *doc)
 	return n;
 }
 
+/* One line per peering: "peer blue->red: active, connected, VNI 200,
+ * grants gold / gets silver, 10 endpoints, 1 route, 2 policies". */
+static void print_peers(FILE *out, json_object *doc)
+{
+	json_object *peers = NULL, *p;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(doc, "peers", &peers) ||
+	    !json_object_is_type(peers, json_type_array))
+		return;
+	n = json_object_array_length(peers);
+	for (i = 0; i < n; i++) {
+		const char *net, *peer, *state, *grant, *theirs, *err;
+		json_object *c = NULL;
+		bool connected;
+
+		p = json_object_array_get_idx(peers, i);
+		connected = json_object_object_get_ex(p, "connected", &c) &&
+			    json_object_get_boolean(c);
+		net = str_field(p, "network");
+		peer = str_field(p, "peer");
+		state = str_field(p, "state");
+		grant = str_field(p, "grant");
+		theirs = str_field(p, "their_grant");
+		err = str_field(p, "error");
+		fprintf(out, "         peer %s->%s: %s, %s", net ? net : "?", peer ? peer : "?",
+			state ? state : "?",
+			connected ? "connected" : "not connected");
+		if (int_field(p, "vni"))
+			fprintf(out, ", VNI %lld", (long long)int_field(p, "vni"));
+		fprintf(out, ", grants %s / gets %s, %lld endpoints, %lld routes, %lld policies",
+			grant ? grant : "-", theirs ? theirs : "-",
+			(long long)int_field(p, "endpoints"), (long long)int_field(p, "routes"),
+			(long long)int_field(p, "policies"));
+		if (err && *err)
+			fprintf(out, ", last error: %s", err);
+		fputc('\n', out);
+	}
+}
+
 void agent_print_text(FILE *out, const struct agent_reply *r, const char *instance, time_t now)
 {
 	const char *served;
@@ -321,6 +361,7 @@ void agent_print_text(FILE *out, const struct agent_reply *r, const char *instan
 		(long long)int_field(r->doc, "reconciles"), (long long)int_field(r->doc, "map_ops"),
 		(unsigned long long)errors_total(r->doc), (long long)int_field(ports, "attached"),
 		(long long)int_field(ports, "desired"), (long long)int_field(r->doc, "pid"), up);
+	print_peers(out, r->doc);
 }
 
 json_object *agent_json(const struct agent_reply *r)

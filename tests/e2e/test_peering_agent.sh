@@ -228,6 +228,9 @@ expect_eq "h1's status: the peering with b is active, b's VNI 200, grants to-a" 
 	"active 200 to-a true"
 expect_eq "h1's status: 1 endpoint, 1 route, 2 policies of b" \
 	"$(peer h1 a b endpoints) $(peer h1 a b routes) $(peer h1 a b policies)" "1 1 2"
+status_text=$(zh h1 status --instance "$ZH_PFX-h1" --agent-socket "$T/h1.sock")
+expect_eq "h1's zerohop status prints the peering" \
+	"$(grep -o 'peer a->b: active, connected, VNI 200, grants [a-z-]* / gets to-a, 1 endpoints, 1 routes, 2 policies' <<<"$status_text" | wc -l)" 1
 expect_eq "h1's /metrics: peer b of a active" "$(metric h1 'zerohop_agent_peer_active{network="a",peer="b"}')" 1
 expect_eq "h1's /metrics: peer b's endpoints" \
 	"$(metric h1 'zerohop_agent_peer_entries{network="a",peer="b",kind="endpoints"}')" 1
