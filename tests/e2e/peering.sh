@@ -74,6 +74,7 @@ pe_fabric() {
 			pe_sctl "$s" auth enable >/dev/null 2>&1 || { echo "auth on shard $s" >&2; return 1; }
 	done
 	PE_ROOT="root:$(cat "$PE_T/root.pw")"
+	ETCD_USER=$PE_ROOT   # etcd.sh's health checks (etcd_restart) authenticate
 }
 
 # pe_apply SHARD FILE: zerohop apply on the shard, as root; prints apply's line.
@@ -377,7 +378,7 @@ pe_ping_check() {
 	tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$PE_T/ping.$2")
 	rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$PE_T/ping.$2")
 	expect_eq "$1" "$tx sent, $rx received" "$3 sent, $3 received"
-	[ "$rx" = "$3" ] || sed 's/^/# /' "$PE_T/ping.$2"
+	[ "$rx" = "$3" ] || { sed 's/^/# /' "$PE_T/ping.$2"; pe_drops; }
 }
 
 # pe_udp_stream NAME CLIENT SERVER PORT COUNT PPS: COUNT UDP datagrams of 200
@@ -399,8 +400,20 @@ pe_udp_check() {
 	wait "${PE_USRV[$2]}" 2>/dev/null
 	got=$(jq -r '.end.sum | "\(.packets) sent, \(.lost_packets) lost"' "$PE_T/udp-stream.$2" 2>/dev/null)
 	expect_eq "$1" "$got" "$3 sent, 0 lost"
-	[ "$got" = "$3 sent, 0 lost" ] || tail -n 20 "$PE_T/udp-stream.$2" | sed 's/^/# /'
+	[ "$got" = "$3 sent, 0 lost" ] || { tail -n 20 "$PE_T/udp-stream.$2" | sed 's/^/# /'; pe_drops; }
 }
+
+# pe_drops: the drop counters that are not 0 on every host with an agent.
+pe_drops() {
+	local h
+	for h in "${!PE_APID[@]}"; do
+		diag "$h: $(zh "$h" show stats --json --instance "$ZH_PFX-$h" |
+			jq -r 'to_entries | map(select((.key | startswith("drop_")) and .value > 0) | "\(.key)=\(.value)") | join(" ")')"
+	done
+}
+
+# bail (lib.sh's, plus the logs): a failed setup step ends the file.
+bail() { tap_fail "$*"; [ -z "$PE_T" ] || pe_logs; finish; }
 
 # pe_logs: the logs of every controller and agent as TAP comments (after a failure).
 pe_logs() {
