@@ -302,6 +302,12 @@ run h2 port add --instance "$P-p2" vm3-port --vni 200 --mac 02:00:0a:00:02:0d --
 run h1 endpoint add --instance "$P-p1" --vni 100 --ip 10.0.2.13 --mac 02:00:0a:00:02:0d --host 198.18.1.2 --dest-vni 200
 # h2, VNI 200: vm5 of the peered VNI 100 on h1.
 run h2 endpoint add --instance "$P-p2" --vni 200 --ip 10.0.1.15 --mac 02:00:0a:00:01:0f --host 198.18.1.1 --dest-vni 100
+# Export policies: what each network lets the other reach (checked by the
+# sender and again by the receiver; key = the network owning the address).
+for h in h1 h2; do
+	run "$h" policy add --instance "$P-p${h#h}" --vni 200 --peer-vni 100 --prefix 10.0.2.13/32 --protocols any
+	run "$h" policy add --instance "$P-p${h#h}" --vni 100 --peer-vni 200 --prefix 10.0.1.15/32 --protocols any
+done
 run h1 show endpoints --instance "$P-p1"
 ping_ok vm5 10.0.2.13 "VNI 100 -> peered VNI 200: sent with VNI 200 straight to h2"
 ping_ok vm3 10.0.1.15 "VNI 200 -> peered VNI 100: sent with VNI 100 straight to h1"
