@@ -38,6 +38,19 @@
 #define TXN_MAX_OPS          128u
 /* etcd refuses requests over --max-request-bytes (1.5 MiB by default). */
 #define TXN_MAX_BYTES        (1u << 20)
+/* Listings and logins of one loop's subscriptions that run at once. A
+ * controller of a large peering mesh starts thousands together, and an
+ * etcd asked for all of them at once answers none within the request
+ * timeout, so every retry starts over. The others wait their turn; a
+ * listing that has begun goes on (its next page is not queued).
+ */
+#define SUB_HEAVY_MAX        8u
+/* A subscription's listing page or login may take this long (at least):
+ * on a loaded etcd a page of tens of thousands of keys takes seconds, and
+ * one that times out is asked for again from scratch. A member that is
+ * gone is found by the connect timeout and TCP keepalive.
+ */
+#define SUB_SLOW_TIMEOUT_MS  30000u
 #define BACKOFF_MIN_MS       100u
 #define BACKOFF_MAX_MS       5000u
 /* A stream that stayed up this long starts the next backoff from the minimum. */
@@ -72,6 +85,7 @@ struct zh_etcd {
 
 enum sub_phase {
 	SUB_START,                 /* step at the next poll */
+	SUB_QUEUED,                /* wants to list or log in: waits for a slot */
 	SUB_BUSY,                  /* a transfer is running */
 	SUB_BACKOFF,
 };
@@ -130,8 +144,10 @@ struct zh_etcd_sub {
 struct zh_etcd_loop {
 	CURLM *multi;
 	struct zh_etcd_sub *subs;
+	struct zh_etcd_sub *last;  /* of subs */
 	bool in_poll;
 	unsigned int seed;
+	unsigned int n_heavy;      /* listings and logins running (SUB_HEAVY_MAX) */
 };
 
 static uint64_t now_ms(void)
@@ -403,9 +419,12 @@ void zh_etcd_set_loop(struct zh_etcd *e, struct zh_etcd_loop *l)
 
 /* --- one HTTP exchange ------------------------------------------------------------ */
 
-/* Options for a POST of body to path on endpoint ep. */
+/* Options for a POST of body to path on endpoint ep; timeout_ms 0: none
+ * (a stream).
+ */
 static int setup_easy(struct zh_etcd *e, CURL *h, size_t ep, const char *path, const char *body,
-		      struct curl_slist **hdrs, struct buf *resp, char *errbuf, bool stream)
+		      struct curl_slist **hdrs, struct buf *resp, char *errbuf, bool stream,
+		      unsigned int timeout_ms)
 {
 	unsigned int connect_ms = e->timeout_ms < CONNECT_TIMEOUT_MS ? e->timeout_ms
 								  : CONNECT_TIMEOUT_MS;
@@ -447,7 +466,7 @@ static int setup_easy(struct zh_etcd *e, CURL *h, size_t ep, const char *path, c
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, stream ? 0L : (long)e->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	/* A member that vanishes without closing the stream is found by TCP
 	 * keepalive (10 s idle, then probes every 5 s).
 	 */
@@ -558,7 +577,7 @@ static int exchange(struct zh_etcd *e, size_t ep, const char *path, const char *
 
 	*retry = false;
 	*reauth = false;
-	ret = setup_easy(e, e->easy, ep, path, body, &hdrs, &resp, errbuf, false);
+	ret = setup_easy(e, e->easy, ep, path, body, &hdrs, &resp, errbuf, false, e->timeout_ms);
 	if (ret) {
 		seterr(e, "%s: %s: %s", e->eps[ep], what, strerror(-ret));
 		return ret;
@@ -1072,10 +1091,17 @@ static void set_state(struct zh_etcd_sub *s, bool connected, const char *reason)
 		s->cbs.state(connected, s->reason, s->ctx);
 }
 
+static bool xfer_heavy(enum xfer_kind kind)
+{
+	return kind == XFER_AUTH || kind == XFER_LIST;
+}
+
 static void stop_transfer(struct zh_etcd_sub *s)
 {
 	if (s->xfer != XFER_NONE)
 		curl_multi_remove_handle(s->loop->multi, s->easy);
+	if (xfer_heavy(s->xfer))
+		s->loop->n_heavy--;
 	s->xfer = XFER_NONE;
 	s->gen++;
 	free(s->body);
@@ -1090,12 +1116,17 @@ static int start_transfer(struct zh_etcd_sub *s, enum xfer_kind kind, const char
 	stop_transfer(s);
 	s->body = body;
 	ret = setup_easy(s->e, s->easy, s->ep, path, body, &s->hdrs, &s->resp, s->errbuf,
-			 kind == XFER_WATCH);
+			 kind == XFER_WATCH,
+			 kind == XFER_WATCH ? 0
+					    : (s->e->timeout_ms > SUB_SLOW_TIMEOUT_MS ? s->e->timeout_ms
+										 : SUB_SLOW_TIMEOUT_MS));
 	if (ret)
 		return ret;
 	curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
 	if (curl_multi_add_handle(s->loop->multi, s->easy) != CURLM_OK)
 		return -ENOMEM;
+	if (xfer_heavy(kind))
+		s->loop->n_heavy++;
 	s->xfer = kind;
 	s->phase = SUB_BUSY;
 	return 0;
@@ -1167,6 +1198,11 @@ static void sub_step(struct zh_etcd_sub *s)
 {
 	if (s->dead)
 		return;
+	if ((need_token(s->e) || s->need_list) && !s->resyncing &&
+	    s->loop->n_heavy >= SUB_HEAVY_MAX) {
+		s->phase = SUB_QUEUED;
+		return;
+	}
 	if (need_token(s->e))
 		sub_start_auth(s);
 	else if (s->need_list)
@@ -1434,6 +1470,9 @@ static void sub_done(struct zh_etcd_sub *s, CURLcode rc)
 
 		if (ret == -EMSGSIZE && s->xfer == XFER_LIST)
 			s->page_size = s->page_size / 8 ? s->page_size / 8 : 1;
+		/* too slow to make: ask for less next time */
+		if (ret == -ETIMEDOUT && s->xfer == XFER_LIST && s->page_size / 4 >= DEFAULT_PAGE_SIZE)
+			s->page_size /= 4;
 		sub_fail(s, "%s %s: %s", s->xfer == XFER_AUTH ? "authenticate as" : "list",
 			 s->xfer == XFER_AUTH ? s->e->user : s->prefix, cause);
 		return;
@@ -1481,8 +1520,10 @@ static int subscribe(struct zh_etcd *e, const char *prefix, bool key_only,
 		goto fail;
 	s->next_in_client = e->subs;
 	e->subs = s;
-	s->next_in_loop = s->loop->subs;
-	s->loop->subs = s;
+	/* at the end: queued listings start in the order they were asked for */
+	s->next_in_loop = NULL;
+	*(s->loop->last ? &s->loop->last->next_in_loop : &s->loop->subs) = s;
+	s->loop->last = s;
 	*out = s;
 	return 0;
 fail:
@@ -1519,6 +1560,15 @@ static void sub_free(struct zh_etcd_sub *s)
 	free(s);
 }
 
+static void loop_fix_last(struct zh_etcd_loop *l)
+{
+	struct zh_etcd_sub *s;
+
+	l->last = NULL;
+	for (s = l->subs; s; s = s->next_in_loop)
+		l->last = s;
+}
+
 void zh_etcd_unsubscribe(struct zh_etcd_sub *s)
 {
 	struct zh_etcd_sub **pp;
@@ -1542,6 +1592,7 @@ void zh_etcd_unsubscribe(struct zh_etcd_sub *s)
 			break;
 		}
 	}
+	loop_fix_last(s->loop);
 	sub_free(s);
 }
 
@@ -1598,6 +1649,7 @@ static void reap(struct zh_etcd_loop *l)
 {
 	struct zh_etcd_sub **pp = &l->subs;
 
+	l->last = NULL;
 	while (*pp) {
 		struct zh_etcd_sub *s = *pp;
 
@@ -1605,6 +1657,7 @@ static void reap(struct zh_etcd_loop *l)
 			*pp = s->next_in_loop;
 			sub_free(s);
 		} else {
+			l->last = s;
 			pp = &s->next_in_loop;
 		}
 	}
@@ -1620,7 +1673,8 @@ static int timer_wait(struct zh_etcd_loop *l, int timeout_ms)
 	for (s = l->subs; s; s = s->next_in_loop) {
 		if (s->dead)
 			continue;
-		if (s->phase == SUB_START)
+		if (s->phase == SUB_START ||
+		    (s->phase == SUB_QUEUED && l->n_heavy < SUB_HEAVY_MAX))
 			return 0;
 		if (s->phase == SUB_BACKOFF) {
 			int64_t left = s->deadline_ms > now ? (int64_t)(s->deadline_ms - now) : 0;
@@ -1691,7 +1745,8 @@ int zh_etcd_poll(struct zh_etcd_loop *l, struct pollfd *extra, unsigned int n_ex
 	for (s = l->subs; s; s = s->next_in_loop) {
 		if (s->dead)
 			continue;
-		if (s->phase == SUB_START || (s->phase == SUB_BACKOFF && s->deadline_ms <= now))
+		if (s->phase == SUB_START || (s->phase == SUB_BACKOFF && s->deadline_ms <= now) ||
+		    (s->phase == SUB_QUEUED && l->n_heavy < SUB_HEAVY_MAX))
 			sub_step(s);
 	}
 	l->in_poll = false;
