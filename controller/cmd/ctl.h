@@ -92,6 +92,23 @@ size_t kvmap_sweep(struct kvmap *m, unsigned int gen, int64_t rev);
 void kvmap_prune(struct kvmap *m, int64_t rev);
 void kvmap_free(struct kvmap *m);
 
+/* Pointers by string key (open addressing); the key is copied. */
+struct shash_ent {
+	char *key;
+	void *val;
+};
+
+struct shash {
+	struct shash_ent *e;
+	size_t cap, n;
+};
+
+void *shash_get(const struct shash *h, const char *key);
+/* Insert or replace; 0 or -ENOMEM. */
+int shash_put(struct shash *h, const char *key, void *val);
+void shash_del(struct shash *h, const char *key);
+void shash_free(struct shash *h);
+
 /* --- the controller ---------------------------------------------------------------- */
 
 struct ctl_opts {
@@ -105,6 +122,8 @@ struct ctl_opts {
 
 struct network;
 struct peer;
+struct pclient;
+struct pwatch;
 
 struct ctl {
 	struct ctl_opts opts;
@@ -116,11 +135,20 @@ struct ctl {
 	unsigned int nets_gen;
 	struct network **nets;            /* the served networks */
 	size_t n_nets;
+	struct shash net_index;           /* name -> struct network */
 	/* ACL work that outlives a peer: roles and users to remove */
 	struct acl_removal *removals;
 	size_t n_removals;
 	bool orphans_checked;
 	uint64_t acl_retry_ms;
+	bool acl_dirty;                   /* some peer's ACL is pending */
+	/* peer shards: clients by (shard, user), watches by (client, prefix) */
+	struct shash clients, watches;
+	/* peers peers_sync() has to look at (a full mesh has too many to
+	 * look at all of them whenever one changes) */
+	struct peer **pq;
+	size_t n_pq, cap_pq;
+	uint64_t peers_retry_ms;          /* all of them again then (0: never) */
 };
 
 struct export_entry {
@@ -141,6 +169,7 @@ struct network {
 	size_t n_exports;
 	struct peer **peers;
 	size_t n_peers;
+	struct shash peer_index;          /* peer name -> struct peer */
 	/* actual state on this shard */
 	struct zh_etcd_sub *sub_pub, *sub_eff;
 	struct kvmap pub, eff;
@@ -148,6 +177,8 @@ struct network {
 	unsigned int pub_gen, eff_gen;
 	/* reconcile */
 	bool dirty;
+	bool views_dirty;                 /* its views too, not just its routes */
+	size_t n_published;               /* keys its views had at the last reconcile */
 	uint64_t due_ms;
 	uint64_t retry_ms;                /* after a failed write */
 	bool reconciled_once;
@@ -159,17 +190,23 @@ struct peer {
 	struct zh_rec_peering rec;        /* our record networks/<net>/peerings/<peer> */
 	unsigned int gen;
 	bool removed;                     /* the record is gone: tear down */
+	bool queued;                      /* in ctl->pq */
 	bool restart;                     /* connection settings changed */
 	/* the peer's shard */
 	struct zh_etcd *client;           /* NULL until connected; == ctl->etcd on this shard */
+	struct pclient *pc;               /* the shared client (NULL on this shard) */
 	uint64_t retry_ms;                /* connect again after a failure */
 	bool down;                        /* its shard is unreachable (logged once) */
-	struct zh_etcd_sub *sub_grant;    /* networks/<peer>/peerings/<net> there */
+	/* networks/<peer>/peerings/<net> there: its own single-key watch when
+	 * logged in as the peering's user, else a watch of the prefix
+	 * networks/<peer>/peerings/ shared by every served network
+	 */
+	struct pwatch *w_grant;
 	bool grant_synced;
 	bool grant_seen;                  /* during a listing */
 	bool their_exists;
 	char their_grant[ZH_NAME_MAX + 1];
-	struct zh_etcd_sub *sub_view;     /* published/<peer>/<their_grant>/ there */
+	struct pwatch *w_view;            /* published/<peer>/<their_grant>/ there (shared) */
 	char view_policy[ZH_NAME_MAX + 1];
 	bool view_synced;
 	unsigned int view_gen;

@@ -47,12 +47,7 @@ static const char *key_name(const char *key, size_t len, char *buf, size_t size)
 
 struct network *ctl_network(struct ctl *c, const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < c->n_nets; i++)
-		if (!strcmp(c->nets[i]->name, name))
-			return c->nets[i];
-	return NULL;
+	return shash_get(&c->net_index, name);
 }
 
 void ctl_role_name(const char *net, const char *peer, char *buf, size_t size)
@@ -60,7 +55,8 @@ void ctl_role_name(const char *net, const char *peer, char *buf, size_t size)
 	snprintf(buf, size, "zerohop-peer-%s-%s", net, peer);
 }
 
-static void mark_dirty(struct network *n)
+/* What a peer tells changes only the effective routes. */
+static void mark_routes_dirty(struct network *n)
 {
 	if (!n->dirty) {
 		n->dirty = true;
@@ -68,14 +64,39 @@ static void mark_dirty(struct network *n)
 	}
 }
 
+static void mark_dirty(struct network *n)
+{
+	n->views_dirty = true;
+	mark_routes_dirty(n);
+}
+
 static struct peer *peer_find(const struct network *n, const char *name)
 {
-	size_t i;
+	return shash_get(&n->peer_index, name);
+}
 
-	for (i = 0; i < n->n_peers; i++)
-		if (!strcmp(n->peers[i]->rec.peer, name))
-			return n->peers[i];
-	return NULL;
+/* peers_sync() looks at p next time. */
+static void peer_queue(struct peer *p)
+{
+	struct ctl *c = p->net->ctl;
+
+	if (p->queued)
+		return;
+	if (c->n_pq == c->cap_pq) {
+		size_t cap = c->cap_pq ? c->cap_pq * 2 : 64;
+		struct peer **v = realloc(c->pq, cap * sizeof(*v));
+
+		if (!v) {
+			/* look at everyone in a while */
+			ctl_err("network %s: peer %s: out of memory", p->net->name, p->rec.peer);
+			c->peers_retry_ms = ctl_now_ms() + PEER_RETRY_MS;
+			return;
+		}
+		c->pq = v;
+		c->cap_pq = cap;
+	}
+	c->pq[c->n_pq++] = p;
+	p->queued = true;
 }
 
 static struct export_entry *export_find(const struct network *n, const char *name)
@@ -90,6 +111,41 @@ static struct export_entry *export_find(const struct network *n, const char *nam
 
 /* --- peers: their shard, the grant they give us, their view ------------------------ */
 
+/* A client of a peer's shard as one user (or none), shared by the
+ * peerings that log in the same way.
+ */
+struct pclient {
+	char *key;                        /* in ctl->clients */
+	struct zh_etcd *cli;
+	unsigned int refs;
+};
+
+enum pwatch_kind {
+	PW_GRANT_KEY,                     /* networks/<peer>/peerings/<net>: one peering */
+	PW_GRANTS,                        /* networks/<peer>/peerings/: every served network */
+	PW_VIEW,                          /* published/<peer>/<policy>/ */
+};
+
+/* A subscription on a peer's shard and the peerings it feeds: every
+ * served network that reads the same prefix with the same client shares
+ * one (a full mesh of N networks needs O(N) watches per controller, not
+ * O(N^2)). A peering that joins after the listing began restarts it:
+ * everyone gets a fresh listing, which their mark and sweep absorbs.
+ */
+struct pwatch {
+	char *key;                        /* in ctl->watches */
+	struct ctl *ctl;
+	enum pwatch_kind kind;
+	struct zh_etcd *cli;
+	char prefix[256];
+	char policy[ZH_NAME_MAX + 1];     /* PW_VIEW */
+	char peer[ZH_NAME_MAX + 1];       /* the peer network the prefix is of */
+	struct zh_etcd_sub *sub;
+	bool started;                     /* a callback came: a joiner restarts it */
+	struct peer **peers;
+	size_t n_peers, cap_peers;
+};
+
 /* Known: we know what the peer publishes to us (or that it publishes
  * nothing). Unknown (never reached since start, or between two views):
  * its routes come from our own effective records (fail static).
@@ -103,16 +159,13 @@ static bool peer_known(const struct peer *p)
 	return p->view_synced && !strcmp(p->view_policy, p->their_grant);
 }
 
-static void grant_resync_begin(void *ctx)
+static void grant_resync_begin(struct peer *p)
 {
-	struct peer *p = ctx;
-
 	p->grant_seen = false;
 }
 
-static void grant_event(const struct zh_kv *kv, void *ctx)
+static void grant_event(const struct zh_kv *kv, struct peer *p)
 {
-	struct peer *p = ctx;
 	struct zh_record rec;
 	char err[ZH_ERR_MAX] = "", name[256];
 
@@ -121,6 +174,7 @@ static void grant_event(const struct zh_kv *kv, void *ctx)
 			ctl_info("network %s: peer %s removed its peering with %s: inactive",
 				 p->net->name, p->rec.peer, p->net->name);
 		p->their_exists = false;
+		peer_queue(p); /* its view goes */
 		goto out;
 	}
 	if (zh_record_parse(kv->key, kv->key_len, kv->value, kv->value_len, &rec, err,
@@ -132,20 +186,20 @@ static void grant_event(const struct zh_kv *kv, void *ctx)
 		p->grant_seen = p->their_exists;
 		return;
 	}
-	if (!p->their_exists || strcmp(p->their_grant, rec.peering.grant))
+	if (!p->their_exists || strcmp(p->their_grant, rec.peering.grant)) {
 		ctl_info("network %s: peer %s grants it export policy \"%s\": active",
 			 p->net->name, p->rec.peer, rec.peering.grant);
+		peer_queue(p); /* another view to watch */
+	}
 	p->their_exists = true;
 	p->grant_seen = true;
 	snprintf(p->their_grant, sizeof(p->their_grant), "%s", rec.peering.grant);
 out:
-	mark_dirty(p->net);
+	mark_routes_dirty(p->net);
 }
 
-static void grant_resync_end(int64_t rev, void *ctx)
+static void grant_resync_end(struct peer *p)
 {
-	struct peer *p = ctx;
-
 	if (!p->grant_seen) {
 		if (p->their_exists || !p->grant_synced)
 			ctl_info("network %s: peer %s has no peering with %s: inactive",
@@ -153,14 +207,13 @@ static void grant_resync_end(int64_t rev, void *ctx)
 		p->their_exists = false;
 	}
 	p->grant_synced = true;
-	mark_dirty(p->net);
+	peer_queue(p); /* its view can be watched now */
+	mark_routes_dirty(p->net);
 }
 
 /* Once per outage at info level, the rest with -v. */
-static void peer_state(bool connected, const char *reason, void *ctx)
+static void peer_state(bool connected, const char *reason, struct peer *p)
 {
-	struct peer *p = ctx;
-
 	if (connected && p->down)
 		ctl_info("network %s: peer %s reachable again: %s", p->net->name, p->rec.peer,
 			 reason);
@@ -172,138 +225,276 @@ static void peer_state(bool connected, const char *reason, void *ctx)
 	p->down = !connected;
 }
 
-static void view_resync_begin(void *ctx)
+static void view_resync_begin(struct peer *p)
 {
-	struct peer *p = ctx;
-
 	p->view_gen++;
 }
 
-static void view_event(const struct zh_kv *kv, void *ctx)
+/* A view key that did not parse: the last good value stays. */
+static void view_keep(struct peer *p, const struct zh_record *key)
 {
-	struct peer *p = ctx;
-	struct zh_record rec;
-	char err[ZH_ERR_MAX] = "", name[256];
-	int ret;
+	void *old;
 
-	if (kv->value)
-		ret = zh_record_parse(kv->key, kv->key_len, kv->value, kv->value_len, &rec, err,
-				      sizeof(err));
-	else
-		ret = zh_key_parse(kv->key, kv->key_len, &rec, err, sizeof(err));
-	if (ret) {
-		ctl_err("network %s: peer %s: %s", p->net->name, p->rec.peer,
-			err[0] ? err : key_name(kv->key, kv->key_len, name, sizeof(name)));
-		if (!zh_key_parse(kv->key, kv->key_len, &rec, err, sizeof(err)) &&
-		    rec.kind == ZH_REC_PUB_ROUTE) {
-			void *old = dtab_get(&p->routes, route_key(&rec.route.prefix));
-
-			if (old) /* the last good value stays */
-				dtab_put(&p->routes, route_key(&rec.route.prefix), old, p->view_gen);
-		} else if (rec.kind == ZH_REC_PUB_META) {
-			p->meta_gen = p->view_gen;
-		}
+	if (!key)
 		return;
+	if (key->kind == ZH_REC_PUB_ROUTE) {
+		old = dtab_get(&p->routes, route_key(&key->route.prefix));
+		if (old)
+			dtab_put(&p->routes, route_key(&key->route.prefix), old, p->view_gen);
+	} else if (key->kind == ZH_REC_PUB_META) {
+		p->meta_gen = p->view_gen;
 	}
-	if (strcmp(rec.network, p->rec.peer) || strcmp(rec.policy, p->view_policy))
-		return;
-	switch (rec.kind) {
+}
+
+static void view_apply(struct peer *p, const struct zh_record *rec, bool put)
+{
+	switch (rec->kind) {
 	case ZH_REC_PUB_META:
-		p->have_meta = kv->value != NULL;
-		if (kv->value) {
-			p->vni = rec.meta.vni;
+		p->have_meta = put;
+		if (put) {
+			p->vni = rec->meta.vni;
 			p->meta_gen = p->view_gen;
 		}
 		break;
 	case ZH_REC_PUB_ROUTE:
-		if (kv->value) {
-			if (dtab_put(&p->routes, route_key(&rec.route.prefix), &rec.route, p->view_gen))
-				ctl_err("network %s: peer %s: out of memory", p->net->name, p->rec.peer);
+		if (put) {
+			if (dtab_put(&p->routes, route_key(&rec->route.prefix), &rec->route,
+				     p->view_gen))
+				ctl_err("network %s: peer %s: out of memory", p->net->name,
+					p->rec.peer);
 		} else {
-			dtab_del(&p->routes, route_key(&rec.route.prefix));
+			dtab_del(&p->routes, route_key(&rec->route.prefix));
 		}
 		break;
 	default:
-		return; /* endpoints are for the agents */
+		return;
 	}
-	mark_dirty(p->net);
+	mark_routes_dirty(p->net);
 }
 
-static void view_resync_end(int64_t rev, void *ctx)
+static void view_resync_end(struct peer *p)
 {
-	struct peer *p = ctx;
-
 	dtab_sweep(&p->routes, p->view_gen);
 	if (p->meta_gen != p->view_gen)
 		p->have_meta = false;
 	if (!p->view_synced)
-		ctl_info("network %s: peer %s: view published/%s/%s/ synced (%zu routes%s)",
-			 p->net->name, p->rec.peer, p->rec.peer, p->view_policy, p->routes.n,
-			 p->have_meta ? "" : ", not published yet");
+		ctl_dbg("network %s: peer %s: view published/%s/%s/ synced (%zu routes%s)",
+			p->net->name, p->rec.peer, p->rec.peer, p->view_policy, p->routes.n,
+			p->have_meta ? "" : ", not published yet");
 	p->view_synced = true;
-	mark_dirty(p->net);
+	mark_routes_dirty(p->net);
 }
 
-static const struct zh_etcd_sub_cbs grant_cbs = {
-	.resync_begin = grant_resync_begin,
-	.resync_end = grant_resync_end,
-	.event = grant_event,
-	.state = peer_state,
-};
+/* --- shared watches: fan-out to their peerings --- */
 
-static const struct zh_etcd_sub_cbs view_cbs = {
-	.resync_begin = view_resync_begin,
-	.resync_end = view_resync_end,
-	.event = view_event,
-	.state = peer_state,
-};
-
-/* Watch the view the peer grants us (none when inactive). */
-static void view_update(struct ctl *c, struct peer *p)
+static void pw_resync_begin(void *ctx)
 {
-	const char *want = p->their_exists ? p->their_grant : "";
-	char prefix[256];
+	struct pwatch *w = ctx;
+	size_t i;
 
-	if (!strcmp(want, p->view_policy) && (p->sub_view || !want[0]))
-		return;
-	if (p->sub_view)
-		zh_etcd_unsubscribe(p->sub_view);
-	p->sub_view = NULL;
-	dtab_free(&p->routes);
-	p->have_meta = false;
-	p->view_synced = false;
-	snprintf(p->view_policy, sizeof(p->view_policy), "%s", want);
-	mark_dirty(p->net);
-	if (!want[0])
-		return;
-	snprintf(prefix, sizeof(prefix), ZH_KEY_ROOT "published/%s/%s/", p->rec.peer, want);
-	if (zh_etcd_subscribe(p->client, prefix, &view_cbs, p, &p->sub_view)) {
-		ctl_err("network %s: peer %s: %s", p->net->name, p->rec.peer,
-			zh_etcd_error(p->client));
-		p->view_policy[0] = 0; /* try again */
+	w->started = true;
+	for (i = 0; i < w->n_peers; i++) {
+		if (w->kind == PW_VIEW)
+			view_resync_begin(w->peers[i]);
+		else
+			grant_resync_begin(w->peers[i]);
 	}
 }
 
-static void peer_disconnect(struct ctl *c, struct peer *p)
+static void pw_resync_end(int64_t rev, void *ctx)
 {
-	if (p->sub_view)
-		zh_etcd_unsubscribe(p->sub_view);
-	if (p->sub_grant)
-		zh_etcd_unsubscribe(p->sub_grant);
-	if (p->client && p->client != c->etcd)
-		zh_etcd_close(p->client);
-	p->sub_view = p->sub_grant = NULL;
-	p->client = NULL;
-	p->grant_synced = p->view_synced = p->their_exists = false;
-	p->view_policy[0] = 0;
-	p->have_meta = false;
-	dtab_free(&p->routes);
+	struct pwatch *w = ctx;
+	size_t i;
+
+	w->started = true;
+	for (i = 0; i < w->n_peers; i++) {
+		if (w->kind == PW_VIEW)
+			view_resync_end(w->peers[i]);
+		else
+			grant_resync_end(w->peers[i]);
+	}
 }
 
-/* Log into the peer's shard with our peering's credential and watch the
- * peer's peering record for us.
+static void pw_state(bool connected, const char *reason, void *ctx)
+{
+	struct pwatch *w = ctx;
+	size_t i;
+
+	w->started = true;
+	for (i = 0; i < w->n_peers; i++)
+		peer_state(connected, reason, w->peers[i]);
+}
+
+static void pw_grant_event(const struct zh_kv *kv, void *ctx)
+{
+	struct pwatch *w = ctx;
+	struct zh_record key;
+	char err[ZH_ERR_MAX];
+	struct network *n;
+	struct peer *p;
+	size_t i;
+
+	w->started = true;
+	if (w->kind == PW_GRANT_KEY) {
+		for (i = 0; i < w->n_peers; i++)
+			grant_event(kv, w->peers[i]);
+		return;
+	}
+	/* networks/<peer>/peerings/<net>: the served network <net>'s peering */
+	if (zh_key_parse(kv->key, kv->key_len, &key, err, sizeof(err)) ||
+	    key.kind != ZH_REC_PEERING || !(n = ctl_network(w->ctl, key.peering.peer)))
+		return;
+	p = peer_find(n, w->peer);
+	if (p && p->w_grant == w)
+		grant_event(kv, p);
+}
+
+static void pw_view_event(const struct zh_kv *kv, void *ctx)
+{
+	struct pwatch *w = ctx;
+	struct zh_record key, rec;
+	char err[ZH_ERR_MAX] = "", name[256];
+	bool key_ok;
+	size_t i;
+	int ret;
+
+	w->started = true;
+	key_ok = !zh_key_parse(kv->key, kv->key_len, &key, err, sizeof(err));
+	if (key_ok && key.kind != ZH_REC_PUB_META && key.kind != ZH_REC_PUB_ROUTE)
+		return; /* endpoints are for the agents */
+	if (key_ok && kv->value) {
+		ret = zh_record_parse(kv->key, kv->key_len, kv->value, kv->value_len, &rec, err,
+				      sizeof(err));
+	} else {
+		ret = key_ok ? 0 : -EINVAL;
+		rec = key;
+	}
+	if (ret) {
+		ctl_err("peer %s (%zu network%s): %s", w->peer, w->n_peers,
+			w->n_peers == 1 ? "" : "s",
+			err[0] ? err : key_name(kv->key, kv->key_len, name, sizeof(name)));
+		for (i = 0; i < w->n_peers; i++)
+			view_keep(w->peers[i], key_ok ? &key : NULL);
+		return;
+	}
+	if (strcmp(rec.network, w->peer) || strcmp(rec.policy, w->policy))
+		return;
+	for (i = 0; i < w->n_peers; i++)
+		view_apply(w->peers[i], &rec, kv->value != NULL);
+}
+
+static const struct zh_etcd_sub_cbs grant_cbs = {
+	.resync_begin = pw_resync_begin,
+	.resync_end = pw_resync_end,
+	.event = pw_grant_event,
+	.state = pw_state,
+};
+
+static const struct zh_etcd_sub_cbs view_cbs = {
+	.resync_begin = pw_resync_begin,
+	.resync_end = pw_resync_end,
+	.event = pw_view_event,
+	.state = pw_state,
+};
+
+static int pw_subscribe(struct pwatch *w)
+{
+	const struct zh_etcd_sub_cbs *cbs = w->kind == PW_VIEW ? &view_cbs : &grant_cbs;
+
+	w->started = false;
+	if (w->kind == PW_GRANT_KEY)
+		return zh_etcd_subscribe_key(w->cli, w->prefix, cbs, w, &w->sub);
+	return zh_etcd_subscribe(w->cli, w->prefix, cbs, w, &w->sub);
+}
+
+static void pw_free(struct pwatch *w)
+{
+	if (w->sub)
+		zh_etcd_unsubscribe(w->sub);
+	free(w->peers);
+	free(w->key);
+	free(w);
+}
+
+/* p reads prefix (of the peer network) through cli: the watch it shares
+ * with the others that do; NULL and cli's error when it cannot start.
  */
-static int peer_connect(struct ctl *c, struct peer *p)
+static struct pwatch *pw_join(struct ctl *c, struct peer *p, struct zh_etcd *cli,
+			      enum pwatch_kind kind, const char *prefix, const char *policy)
+{
+	struct pwatch *w;
+	char *key = NULL;
+
+	if (asprintf(&key, "%p %d %s", (void *)cli, kind, prefix) < 0)
+		return NULL;
+	w = kind == PW_GRANT_KEY ? NULL : shash_get(&c->watches, key);
+	if (!w) {
+		w = calloc(1, sizeof(*w));
+		if (!w)
+			goto fail;
+		w->ctl = c;
+		w->kind = kind;
+		w->cli = cli;
+		snprintf(w->prefix, sizeof(w->prefix), "%s", prefix);
+		snprintf(w->policy, sizeof(w->policy), "%s", policy ? policy : "");
+		snprintf(w->peer, sizeof(w->peer), "%s", p->rec.peer);
+		if (pw_subscribe(w)) {
+			pw_free(w);
+			w = NULL;
+			goto fail;
+		}
+		if (kind != PW_GRANT_KEY && shash_put(&c->watches, key, w)) {
+			pw_free(w);
+			w = NULL;
+			goto fail;
+		}
+		w->key = key;
+		key = NULL;
+	} else if (w->started) {
+		/* it listed without p: list again, for everyone */
+		zh_etcd_unsubscribe(w->sub);
+		w->sub = NULL;
+		if (pw_subscribe(w)) {
+			w->started = true; /* nothing runs: the next joiner tries again */
+			goto fail;
+		}
+	}
+	if (w->n_peers == w->cap_peers) {
+		size_t cap = w->cap_peers ? w->cap_peers * 2 : 4;
+		struct peer **v = realloc(w->peers, cap * sizeof(*v));
+
+		if (!v)
+			goto fail;
+		w->peers = v;
+		w->cap_peers = cap;
+	}
+	w->peers[w->n_peers++] = p;
+	free(key);
+	return w;
+fail:
+	free(key);
+	return NULL;
+}
+
+static void pw_leave(struct ctl *c, struct pwatch *w, struct peer *p)
+{
+	size_t i;
+
+	for (i = 0; i < w->n_peers; i++) {
+		if (w->peers[i] == p) {
+			w->peers[i] = w->peers[--w->n_peers];
+			break;
+		}
+	}
+	if (w->n_peers)
+		return;
+	if (w->kind != PW_GRANT_KEY)
+		shash_del(&c->watches, w->key);
+	pw_free(w);
+}
+
+/* A client of the peer's shard with the peering's credential, shared. */
+static int pclient_get(struct ctl *c, struct peer *p, struct pclient **out)
 {
 	struct zh_etcd_opts o = {
 		.endpoints = p->rec.peer_shard,
@@ -312,40 +503,141 @@ static int peer_connect(struct ctl *c, struct peer *p)
 		.key = c->opts.key,
 		.timeout_ms = PEER_TIMEOUT_MS,
 	};
-	char key[256], *password = NULL;
+	struct pclient *pc;
+	char *key = NULL, *password = NULL;
+	int err;
+
+	if (asprintf(&key, "%s\n%s\n%s", p->rec.peer_shard, p->rec.user, p->rec.password_file) < 0)
+		return -ENOMEM;
+	pc = shash_get(&c->clients, key);
+	if (pc) {
+		pc->refs++;
+		*out = pc;
+		free(key);
+		return 0;
+	}
+	if (p->rec.user[0]) {
+		err = ctl_read_password(p->rec.password_file, &password);
+		if (err) {
+			ctl_err("network %s: peer %s: password_file %s: %s", p->net->name,
+				p->rec.peer, p->rec.password_file,
+				err == -ENODATA ? "empty" : strerror(-err));
+			free(key);
+			return err;
+		}
+		o.user = p->rec.user;
+		o.password = password;
+	}
+	pc = calloc(1, sizeof(*pc));
+	err = pc ? zh_etcd_open(&o, &pc->cli) : -ENOMEM;
+	ctl_free_password(password);
+	if (err) {
+		ctl_err("network %s: peer %s: peer_shard: %s", p->net->name, p->rec.peer,
+			pc ? zh_etcd_error(NULL) : strerror(-err));
+		free(pc);
+		free(key);
+		return err;
+	}
+	err = shash_put(&c->clients, key, pc);
+	if (err) {
+		zh_etcd_close(pc->cli);
+		free(pc);
+		free(key);
+		return err;
+	}
+	zh_etcd_set_loop(pc->cli, c->loop);
+	pc->key = key;
+	pc->refs = 1;
+	*out = pc;
+	return 0;
+}
+
+static void pclient_put(struct ctl *c, struct pclient *pc)
+{
+	if (!pc || --pc->refs)
+		return;
+	shash_del(&c->clients, pc->key);
+	zh_etcd_close(pc->cli);
+	free(pc->key);
+	free(pc);
+}
+
+/* Watch the view the peer grants us (none when inactive). */
+static void view_update(struct ctl *c, struct peer *p, uint64_t now)
+{
+	const char *want = p->their_exists ? p->their_grant : "";
+	char prefix[256];
+
+	if (!strcmp(want, p->view_policy) && (p->w_view || !want[0]))
+		return;
+	if (p->w_view)
+		pw_leave(c, p->w_view, p);
+	p->w_view = NULL;
+	dtab_free(&p->routes);
+	p->have_meta = false;
+	p->view_synced = false;
+	snprintf(p->view_policy, sizeof(p->view_policy), "%s", want);
+	mark_routes_dirty(p->net);
+	if (!want[0])
+		return;
+	snprintf(prefix, sizeof(prefix), ZH_KEY_ROOT "published/%s/%s/", p->rec.peer, want);
+	p->w_view = pw_join(c, p, p->client, PW_VIEW, prefix, want);
+	if (!p->w_view) {
+		ctl_err("network %s: peer %s: watch %s: %s", p->net->name, p->rec.peer, prefix,
+			zh_etcd_error(p->client));
+		p->view_policy[0] = 0; /* try again */
+		if (!c->peers_retry_ms || now + PEER_RETRY_MS < c->peers_retry_ms)
+			c->peers_retry_ms = now + PEER_RETRY_MS;
+	}
+}
+
+static void peer_disconnect(struct ctl *c, struct peer *p)
+{
+	if (p->w_view)
+		pw_leave(c, p->w_view, p);
+	if (p->w_grant)
+		pw_leave(c, p->w_grant, p);
+	pclient_put(c, p->pc);
+	p->w_view = p->w_grant = NULL;
+	p->pc = NULL;
+	p->client = NULL;
+	p->grant_synced = p->view_synced = p->their_exists = false;
+	p->view_policy[0] = 0;
+	p->have_meta = false;
+	dtab_free(&p->routes);
+}
+
+/* Log into the peer's shard with our peering's credential and watch the
+ * peer's peering record for us: that key alone with the peering's user
+ * (it may read nothing else), else the peer's peering records, a watch
+ * every served network shares.
+ */
+static int peer_connect(struct ctl *c, struct peer *p)
+{
+	char key[256];
+	bool own_user = false;
 	int err;
 
 	if (!p->rec.peer_shard[0]) {
 		p->client = c->etcd; /* the peer lives on this shard */
 	} else {
-		if (p->rec.user[0]) {
-			err = ctl_read_password(p->rec.password_file, &password);
-			if (err) {
-				ctl_err("network %s: peer %s: password_file %s: %s", p->net->name,
-					p->rec.peer, p->rec.password_file,
-					err == -ENODATA ? "empty" : strerror(-err));
-				return err;
-			}
-			o.user = p->rec.user;
-			o.password = password;
-		}
-		err = zh_etcd_open(&o, &p->client);
-		ctl_free_password(password);
-		if (err) {
-			ctl_err("network %s: peer %s: peer_shard: %s", p->net->name, p->rec.peer,
-				zh_etcd_error(NULL));
+		err = pclient_get(c, p, &p->pc);
+		if (err)
 			return err;
-		}
-		zh_etcd_set_loop(p->client, c->loop);
+		p->client = p->pc->cli;
+		own_user = p->rec.user[0];
 	}
-	snprintf(key, sizeof(key), ZH_KEY_ROOT "networks/%s/peerings/%s", p->rec.peer,
-		 p->net->name);
-	err = zh_etcd_subscribe_key(p->client, key, &grant_cbs, p, &p->sub_grant);
-	if (err) {
-		ctl_err("network %s: peer %s: %s", p->net->name, p->rec.peer,
+	if (own_user)
+		snprintf(key, sizeof(key), ZH_KEY_ROOT "networks/%s/peerings/%s", p->rec.peer,
+			 p->net->name);
+	else
+		snprintf(key, sizeof(key), ZH_KEY_ROOT "networks/%s/peerings/", p->rec.peer);
+	p->w_grant = pw_join(c, p, p->client, own_user ? PW_GRANT_KEY : PW_GRANTS, key, NULL);
+	if (!p->w_grant) {
+		ctl_err("network %s: peer %s: watch %s: %s", p->net->name, p->rec.peer, key,
 			zh_etcd_error(p->client));
 		peer_disconnect(c, p);
-		return err;
+		return -EIO;
 	}
 	ctl_dbg("network %s: peer %s: watching %s on %s", p->net->name, p->rec.peer, key,
 		p->rec.peer_shard[0] ? p->rec.peer_shard : "this shard");
@@ -358,48 +650,71 @@ static void peer_free(struct peer *p)
 	free(p);
 }
 
-/* What needs the main loop: removed peers go, changed ones reconnect,
- * unconnected ones connect, grant changes switch views. Returns the ms
- * until the next connection attempt (or 1000).
+/* What needs the main loop for one peer: removed it goes, changed it
+ * reconnects, unconnected it connects, a grant change switches views.
+ */
+static void peer_sync(struct ctl *c, struct peer *p, uint64_t now)
+{
+	struct network *n = p->net;
+	size_t j;
+
+	if (p->removed) {
+		ctl_info("network %s: peering with %s removed", n->name, p->rec.peer);
+		if (p->acl_user[0] || p->rec.peer_user[0])
+			acl_queue_removal(c, n->name, p->rec.peer,
+					  p->acl_user[0] ? p->acl_user : p->rec.peer_user, true);
+		peer_disconnect(c, p);
+		shash_del(&n->peer_index, p->rec.peer);
+		for (j = 0; j < n->n_peers; j++) {
+			if (n->peers[j] == p) {
+				n->peers[j] = n->peers[--n->n_peers];
+				break;
+			}
+		}
+		peer_free(p);
+		mark_dirty(n);
+		return;
+	}
+	if (p->restart) {
+		peer_disconnect(c, p);
+		p->restart = false;
+		p->retry_ms = 0;
+		mark_dirty(n);
+	}
+	if (!p->client && now >= p->retry_ms && peer_connect(c, p))
+		p->retry_ms = now + PEER_RETRY_MS;
+	if (!p->client && (!c->peers_retry_ms || p->retry_ms < c->peers_retry_ms))
+		c->peers_retry_ms = p->retry_ms;
+	if (p->client && p->grant_synced)
+		view_update(c, p, now);
+}
+
+/* The queued peers, or all of them when a retry is due. Returns the ms
+ * until the next retry (at most 1000).
  */
 static uint64_t peers_sync(struct ctl *c, uint64_t now)
 {
 	uint64_t wait = 1000;
-	size_t i, j;
+	struct peer **q;
+	size_t i, j, n_q;
 
-	for (i = 0; i < c->n_nets; i++) {
-		struct network *n = c->nets[i];
-
-		for (j = 0; j < n->n_peers;) {
-			struct peer *p = n->peers[j];
-
-			if (p->removed) {
-				ctl_info("network %s: peering with %s removed", n->name, p->rec.peer);
-				if (p->acl_user[0] || p->rec.peer_user[0])
-					acl_queue_removal(c, n->name, p->rec.peer,
-							  p->acl_user[0] ? p->acl_user : p->rec.peer_user,
-							  true);
-				peer_disconnect(c, p);
-				peer_free(p);
-				n->peers[j] = n->peers[--n->n_peers];
-				mark_dirty(n);
-				continue;
-			}
-			if (p->restart) {
-				peer_disconnect(c, p);
-				p->restart = false;
-				p->retry_ms = 0;
-				mark_dirty(n);
-			}
-			if (!p->client && now >= p->retry_ms && peer_connect(c, p))
-				p->retry_ms = now + PEER_RETRY_MS;
-			if (!p->client && p->retry_ms > now && p->retry_ms - now < wait)
-				wait = p->retry_ms - now;
-			if (p->client && p->grant_synced)
-				view_update(c, p);
-			j++;
-		}
+	if (c->peers_retry_ms && now >= c->peers_retry_ms) {
+		c->peers_retry_ms = 0;
+		for (i = 0; i < c->n_nets; i++)
+			for (j = 0; j < c->nets[i]->n_peers; j++)
+				peer_queue(c->nets[i]->peers[j]);
 	}
+	q = c->pq;
+	n_q = c->n_pq;
+	c->pq = NULL;
+	c->n_pq = c->cap_pq = 0;
+	for (i = 0; i < n_q; i++) {
+		q[i]->queued = false;
+		peer_sync(c, q[i], now);
+	}
+	free(q);
+	if (c->peers_retry_ms && c->peers_retry_ms > now && c->peers_retry_ms - now < wait)
+		wait = c->peers_retry_ms - now;
 	return wait;
 }
 
@@ -421,11 +736,18 @@ static void peering_put(struct ctl *c, struct network *n, const struct zh_rec_pe
 			return;
 		}
 		n->peers = v;
-		n->peers[n->n_peers++] = p;
 		p->net = n;
 		p->rec = *rec;
+		if (shash_put(&n->peer_index, rec->peer, p)) {
+			free(p);
+			ctl_err("network %s: peering with %s: out of memory", n->name, rec->peer);
+			return;
+		}
+		n->peers[n->n_peers++] = p;
 		dtab_init(&p->routes, sizeof(struct zh_rec_route));
 		p->acl_pending = true;
+		c->acl_dirty = true;
+		peer_queue(p);
 		ctl_info("network %s: peering with %s: grants \"%s\", preference %u, %s", n->name,
 			 rec->peer, rec->grant, rec->preference,
 			 rec->peer_shard[0] ? rec->peer_shard : "on this shard");
@@ -435,7 +757,9 @@ static void peering_put(struct ctl *c, struct network *n, const struct zh_rec_pe
 			p->restart = true;
 		if (strcmp(p->rec.grant, rec->grant) || strcmp(p->rec.peer_user, rec->peer_user) ||
 		    strcmp(p->rec.peer_password_file, rec->peer_password_file))
-			p->acl_pending = true;
+			p->acl_pending = c->acl_dirty = true;
+		if (p->restart || p->removed)
+			peer_queue(p);
 		if (memcmp(&p->rec, rec, sizeof(*rec)))
 			ctl_info("network %s: peering with %s changed: grants \"%s\", preference %u",
 				 n->name, rec->peer, rec->grant, rec->preference);
@@ -510,8 +834,10 @@ static void network_record(struct ctl *c, struct network *n, const struct zh_rec
 			peering_put(c, n, &rec->peering);
 		} else {
 			p = peer_find(n, rec->peering.peer);
-			if (p)
+			if (p) {
 				p->removed = true;
+				peer_queue(p);
+			}
 		}
 		break;
 	default:
@@ -619,9 +945,12 @@ static void nets_resync_end(int64_t rev, void *ctx)
 			else
 				j++;
 		}
-		for (j = 0; j < n->n_peers; j++)
-			if (n->peers[j]->gen != c->nets_gen)
+		for (j = 0; j < n->n_peers; j++) {
+			if (n->peers[j]->gen != c->nets_gen) {
 				n->peers[j]->removed = true;
+				peer_queue(n->peers[j]);
+			}
+		}
 		if (!c->nets_synced)
 			ctl_info("network %s: %s, %zu endpoints, %zu routes, %zu exports, %zu "
 				 "peerings", n->name, n->have_rec ? "found" : "no network record",
@@ -654,7 +983,7 @@ static const struct zh_etcd_sub_cbs nets_cbs = {
 /* --- published/<net>/ and effective/<net>/ on this shard: what is there ------------- */
 
 static void actual_event(struct network *n, struct kvmap *m, unsigned int gen,
-			 const struct zh_kv *kv)
+			 const struct zh_kv *kv, bool views)
 {
 	char *key = strndup(kv->key, kv->key_len), *val = NULL;
 	int changed;
@@ -666,8 +995,10 @@ static void actual_event(struct network *n, struct kvmap *m, unsigned int gen,
 	changed = kvmap_set(m, key, val, kv->mod_revision, gen);
 	if (changed < 0)
 		ctl_err("network %s: out of memory", n->name);
-	else if (changed)
+	else if (changed && views)
 		mark_dirty(n); /* somebody else changed it, or our own write comes back */
+	else if (changed)
+		mark_routes_dirty(n);
 out:
 	free(key);
 	free(val);
@@ -682,7 +1013,7 @@ static void pub_event(const struct zh_kv *kv, void *ctx)
 {
 	struct network *n = ctx;
 
-	actual_event(n, &n->pub, n->pub_gen, kv);
+	actual_event(n, &n->pub, n->pub_gen, kv, true);
 }
 
 static void pub_resync_end(int64_t rev, void *ctx)
@@ -703,7 +1034,7 @@ static void eff_event(const struct zh_kv *kv, void *ctx)
 {
 	struct network *n = ctx;
 
-	actual_event(n, &n->eff, n->eff_gen, kv);
+	actual_event(n, &n->eff, n->eff_gen, kv, false);
 }
 
 static void eff_resync_end(int64_t rev, void *ctx)
@@ -847,20 +1178,29 @@ static int build_views(struct network *n, struct zh_kvlist *out)
 		.routes = (const struct zh_rec_route *)n->routes.items,
 		.n_routes = n->routes.n,
 	};
-	size_t i, j;
+	/* the policies granted so far: a handful, however many peers */
+	const char **seen = NULL;
+	size_t i, j, n_seen = 0;
 	int err = 0;
 
 	for (i = 0; !err && i < n->n_peers; i++) {
 		const char *grant = n->peers[i]->rec.grant;
 		struct export_entry *e;
+		const char **v;
 
 		if (n->peers[i]->removed)
 			continue;
-		for (j = 0; j < i; j++)
-			if (!n->peers[j]->removed && !strcmp(n->peers[j]->rec.grant, grant))
-				break;
-		if (j < i)
+		for (j = 0; j < n_seen && strcmp(seen[j], grant); j++)
+			;
+		if (j < n_seen)
 			continue; /* one view per policy, however many peers it is granted to */
+		v = realloc(seen, (n_seen + 1) * sizeof(*v));
+		if (!v) {
+			err = -ENOMEM;
+			break;
+		}
+		seen = v;
+		seen[n_seen++] = grant;
 		e = export_find(n, grant);
 		if (!e) {
 			ctl_dbg("network %s: export policy \"%s\" granted to %s does not exist: "
@@ -871,6 +1211,7 @@ static int build_views(struct network *n, struct zh_kvlist *out)
 		src.exp = &e->exp;
 		err = zh_view_build(&src, out);
 	}
+	free(seen);
 	return err;
 }
 
@@ -923,12 +1264,16 @@ static int reconcile(struct ctl *c, struct network *n)
 	struct zh_etcd_op *ops_pub = NULL, *ops_eff = NULL, *ops = NULL;
 	size_t n_pub = 0, n_eff = 0, known = 0, puts = 0, i;
 	struct cands cands = {0};
-	bool logged = false;
+	/* the views only when the network's own records (or what is
+	 * published) changed: what peers say changes only its routes */
+	bool logged = false, views = n->views_dirty || !n->reconciled_once;
 	int64_t rev = 0;
 	int err = 0;
 
+	n->views_dirty = false;
 	if (n->have_rec) {
-		err = build_views(n, &want_pub);
+		if (views)
+			err = build_views(n, &want_pub);
 		if (!err)
 			err = gather_routes(n, &cands, &known);
 		if (!err)
@@ -937,7 +1282,7 @@ static int reconcile(struct ctl *c, struct network *n)
 		for (i = 0; i < n->n_peers; i++)
 			known += !n->peers[i]->removed && peer_known(n->peers[i]);
 	}
-	if (!err)
+	if (!err && views)
 		err = kvmap_to_list(&n->pub, &have_pub);
 	if (!err)
 		err = kvmap_to_list(&n->eff, &have_eff);
@@ -945,7 +1290,8 @@ static int reconcile(struct ctl *c, struct network *n)
 		goto out;
 	zh_kvlist_sort(&want_pub);
 	zh_kvlist_sort(&want_eff);
-	err = zh_kv_diff(&want_pub, &have_pub, &ops_pub, &n_pub);
+	if (views)
+		err = zh_kv_diff(&want_pub, &have_pub, &ops_pub, &n_pub);
 	if (!err)
 		err = zh_kv_diff(&want_eff, &have_eff, &ops_eff, &n_eff);
 	if (err)
@@ -968,6 +1314,8 @@ static int reconcile(struct ctl *c, struct network *n)
 			goto out;
 		}
 	}
+	if (views)
+		n->n_published = want_pub.n;
 	if (n_pub + n_eff || !n->reconciled_once || known != n->last_known) {
 		size_t active = 0;
 
@@ -976,23 +1324,25 @@ static int reconcile(struct ctl *c, struct network *n)
 		if (n_pub + n_eff)
 			ctl_info("network %s: reconciled: %zu puts, %zu deletes at revision %lld; "
 				 "%zu keys published, %zu effective routes; peers %zu/%zu known",
-				 n->name, puts, n_pub + n_eff - puts, (long long)rev, want_pub.n,
+				 n->name, puts, n_pub + n_eff - puts, (long long)rev, n->n_published,
 				 want_eff.n, known, active);
 		else
 			ctl_info("network %s: reconciled: 0 puts, 0 deletes; %zu keys published, "
 				 "%zu effective routes; peers %zu/%zu known",
-				 n->name, want_pub.n, want_eff.n, known, active);
+				 n->name, n->n_published, want_eff.n, known, active);
 	}
 	n->reconciled_once = true;
 	n->last_known = known;
 	/* deleted keys stay as tombstones until the watch has passed them */
-	if (n->pub.n > 2 * want_pub.n + 64)
+	if (views && n->pub.n > 2 * want_pub.n + 64)
 		kvmap_prune(&n->pub, zh_etcd_sub_revision(n->sub_pub));
 	if (n->eff.n > 2 * want_eff.n + 64)
 		kvmap_prune(&n->eff, zh_etcd_sub_revision(n->sub_eff));
 out:
 	if (err && !logged)
 		ctl_err("network %s: reconcile: %s", n->name, strerror(-err));
+	if (err)
+		n->views_dirty |= views; /* all of it again */
 	free(ops);
 	free(ops_pub);
 	free(ops_eff);
@@ -1015,6 +1365,7 @@ static void network_free(struct ctl *c, struct network *n)
 		peer_free(n->peers[i]);
 	}
 	free(n->peers);
+	shash_free(&n->peer_index);
 	if (n->sub_pub)
 		zh_etcd_unsubscribe(n->sub_pub);
 	if (n->sub_eff)
@@ -1069,6 +1420,8 @@ int ctl_start(struct ctl *c)
 		c->nets[c->n_nets++] = n;
 		n->ctl = c;
 		snprintf(n->name, sizeof(n->name), "%s", c->opts.networks[i]);
+		if (shash_put(&c->net_index, n->name, n))
+			return -ENOMEM;
 		dtab_init(&n->eps, sizeof(struct zh_rec_endpoint));
 		dtab_init(&n->routes, sizeof(struct zh_rec_route));
 		snprintf(prefix, sizeof(prefix), ZH_KEY_ROOT "published/%s/", n->name);
@@ -1111,6 +1464,15 @@ void ctl_stop(struct ctl *c)
 	c->n_removals = 0;
 	c->nets_synced = c->orphans_checked = false;
 	c->acl_retry_ms = 0;
+	c->acl_dirty = false;
+	/* every peer let go of its watches and clients above */
+	shash_free(&c->watches);
+	shash_free(&c->clients);
+	free(c->pq);
+	c->pq = NULL;
+	c->n_pq = c->cap_pq = 0;
+	c->peers_retry_ms = 0;
+	shash_free(&c->net_index);
 }
 
 int ctl_work(struct ctl *c)
@@ -1119,7 +1481,9 @@ int ctl_work(struct ctl *c)
 	bool acl_failed = false;
 	size_t i, j;
 
-	if (c->nets_synced && now >= c->acl_retry_ms) {
+	if (c->nets_synced && now >= c->acl_retry_ms &&
+	    (c->acl_dirty || c->n_removals || !c->orphans_checked)) {
+		c->acl_dirty = false;
 		for (i = 0; i < c->n_nets; i++) {
 			for (j = 0; j < c->nets[i]->n_peers; j++) {
 				struct peer *p = c->nets[i]->peers[j];
@@ -1127,7 +1491,7 @@ int ctl_work(struct ctl *c)
 				if (!p->acl_pending)
 					continue;
 				if (acl_ensure(c, p))
-					acl_failed = true;
+					acl_failed = c->acl_dirty = true;
 				else
 					p->acl_pending = false;
 			}

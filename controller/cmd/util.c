@@ -230,6 +230,91 @@ size_t dtab_sweep(struct dtab *t, unsigned int gen)
 	return n;
 }
 
+/* --- shash ------------------------------------------------------------------------- */
+
+static uint64_t str_hash(const char *s);
+
+static size_t sh_slot(const struct shash *h, const char *key)
+{
+	size_t i = str_hash(key) & (h->cap - 1);
+
+	while (h->e[i].key && strcmp(h->e[i].key, key))
+		i = (i + 1) & (h->cap - 1);
+	return i;
+}
+
+void *shash_get(const struct shash *h, const char *key)
+{
+	size_t i;
+
+	if (!h->cap)
+		return NULL;
+	i = sh_slot(h, key);
+	return h->e[i].key ? h->e[i].val : NULL;
+}
+
+int shash_put(struct shash *h, const char *key, void *val)
+{
+	size_t i;
+
+	if ((h->n + 1) * 2 > h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 64, old_cap = h->cap;
+		struct shash_ent *e = calloc(cap, sizeof(*e)), *old = h->e;
+
+		if (!e)
+			return -ENOMEM;
+		h->e = e;
+		h->cap = cap;
+		for (i = 0; i < old_cap; i++)
+			if (old[i].key)
+				h->e[sh_slot(h, old[i].key)] = old[i];
+		free(old);
+	}
+	i = sh_slot(h, key);
+	if (!h->e[i].key) {
+		h->e[i].key = strdup(key);
+		if (!h->e[i].key)
+			return -ENOMEM;
+		h->n++;
+	}
+	h->e[i].val = val;
+	return 0;
+}
+
+void shash_del(struct shash *h, const char *key)
+{
+	size_t i, j, mask = h->cap - 1;
+
+	if (!h->cap)
+		return;
+	i = sh_slot(h, key);
+	if (!h->e[i].key)
+		return;
+	free(h->e[i].key);
+	h->e[i].key = NULL;
+	h->n--;
+	/* linear probing: move the rest of the cluster back */
+	for (j = (i + 1) & mask; h->e[j].key; j = (j + 1) & mask) {
+		size_t home = str_hash(h->e[j].key) & mask;
+
+		if ((i <= j) ? (home <= i || home > j) : (home <= i && home > j)) {
+			h->e[i] = h->e[j];
+			h->e[j].key = NULL;
+			i = j;
+		}
+	}
+}
+
+void shash_free(struct shash *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->cap; i++)
+		free(h->e[i].key);
+	free(h->e);
+	memset(h, 0, sizeof(*h));
+}
+
 /* --- kvmap ------------------------------------------------------------------------- */
 
 static uint64_t str_hash(const char *s)
