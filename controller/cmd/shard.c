@@ -1475,6 +1475,12 @@ void ctl_stop(struct ctl *c)
 	shash_free(&c->net_index);
 }
 
+static bool shard_unreachable(int err)
+{
+	return err == -ECONNREFUSED || err == -ETIMEDOUT || err == -EHOSTUNREACH ||
+	       err == -ENETUNREACH || err == -ECONNRESET || err == -EIO || err == -EAGAIN;
+}
+
 int ctl_work(struct ctl *c)
 {
 	uint64_t now = ctl_now_ms(), wait = peers_sync(c, now);
@@ -1512,13 +1518,24 @@ int ctl_work(struct ctl *c)
 		due = n->due_ms > n->retry_ms ? n->due_ms : n->retry_ms;
 		now = ctl_now_ms();
 		if (now >= due) {
+			int err;
+
 			n->dirty = false;
-			if (reconcile(c, n)) {
-				n->dirty = true;
-				n->retry_ms = ctl_now_ms() + WRITE_RETRY_MS;
-				due = n->retry_ms;
-			} else {
+			err = reconcile(c, n);
+			if (!err)
 				continue;
+			n->dirty = true;
+			n->retry_ms = ctl_now_ms() + WRITE_RETRY_MS;
+			due = n->retry_ms;
+			if (shard_unreachable(err)) {
+				/* every write would wait for the request timeout: the
+				 * other networks try again with this one, and the
+				 * loop goes back to its signals
+				 */
+				for (j = 0; j < c->n_nets; j++)
+					if (c->nets[j]->retry_ms < n->retry_ms)
+						c->nets[j]->retry_ms = n->retry_ms;
+				return WRITE_RETRY_MS < wait ? WRITE_RETRY_MS : (int)wait;
 			}
 		}
 		if (due - now < wait)
