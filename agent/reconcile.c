@@ -55,8 +55,12 @@ struct zh_reconciler {
 
 	/* failed writes, marked dirty again at retry_at */
 	struct vec retry_eps, retry_routes, retry_ports, retry_policies;
-	/* entries the last full reconcile left for peers not known yet */
+	/* entries the last full reconcile left for peers not known yet, and
+	 * (kept_*) each with the value the map held then: when the peer's
+	 * state arrives, a flush writes only what differs (struct kept_rec)
+	 */
 	uint32_t kept;
+	struct vec kept_eps, kept_rts, kept_pols;
 	uint64_t retry_at, retry_backoff; /* ms, CLOCK_MONOTONIC */
 
 	unsigned int logged; /* detailed failure lines in this pass */
@@ -103,6 +107,38 @@ static void vec_clear(struct vec *v)
 		vec_free(v);
 }
 
+/* A kept entry (struct zh_reconciler): key, the map's value, one byte set
+ * once a flush has looked at it. Sorted by key after the map's walk.
+ */
+#define KEPT_SIZE(K, V) (sizeof(K) + sizeof(V) + 1)
+
+static int kept_add(struct vec *v, const void *key, size_t ksize, const void *val)
+{
+	uint8_t e[KEPT_SIZE(struct zh_ep_key, struct zh_endpoint) +
+		  KEPT_SIZE(struct zh_route_key, struct zh_route) +
+		  KEPT_SIZE(struct zh_policy_key, struct zh_policy)];
+
+	memcpy(e, key, ksize);
+	memcpy(e + ksize, val, v->size - ksize - 1);
+	e[v->size - 1] = 0;
+	return vec_push(v, e);
+}
+
+/* The map held WANT for KEY when the last full reconcile kept it, and no
+ * flush has looked at it since: nothing to write. Either way, a flush
+ * looks at a kept entry once (later changes are written as usual).
+ */
+static bool kept_same(struct vec *v, const void *key, size_t ksize, const void *want,
+		      int (*cmp)(const void *, const void *))
+{
+	uint8_t *e = v->n ? bsearch(key, v->data, v->n, v->size, cmp) : NULL;
+
+	if (!e || e[v->size - 1])
+		return false;
+	e[v->size - 1] = 1;
+	return want && !memcmp(e + ksize, want, v->size - ksize - 1);
+}
+
 struct zh_reconciler *zh_reconciler_new(struct zh_maps *maps, struct zh_state *state,
 					const char *instance, struct zh_agent_stats *stats)
 {
@@ -130,6 +166,9 @@ struct zh_reconciler *zh_reconciler_new(struct zh_maps *maps, struct zh_state *s
 	vec_init(&r->retry_eps, sizeof(struct zh_ep_key));
 	vec_init(&r->retry_routes, sizeof(struct zh_route_key));
 	vec_init(&r->retry_ports, ZH_IFNAMSIZ);
+	vec_init(&r->kept_eps, KEPT_SIZE(struct zh_ep_key, struct zh_endpoint));
+	vec_init(&r->kept_rts, KEPT_SIZE(struct zh_route_key, struct zh_route));
+	vec_init(&r->kept_pols, KEPT_SIZE(struct zh_policy_key, struct zh_policy));
 	r->retry_backoff = RETRY_MIN_MS;
 	return r;
 }
@@ -152,6 +191,9 @@ void zh_reconciler_free(struct zh_reconciler *r)
 	vec_free(&r->retry_policies);
 	vec_free(&r->local_keys);
 	vec_free(&r->port_dels);
+	vec_free(&r->kept_eps);
+	vec_free(&r->kept_rts);
+	vec_free(&r->kept_pols);
 	vec_free(&r->retry_eps);
 	vec_free(&r->retry_routes);
 	vec_free(&r->retry_ports);
@@ -581,6 +623,16 @@ static int key_cmp(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct zh_ep_key));
 }
 
+static int route_key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct zh_route_key));
+}
+
+static int policy_key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct zh_policy_key));
+}
+
 struct full_ctx {
 	struct zh_reconciler *r;
 	uint64_t written;
@@ -604,7 +656,7 @@ static int ep_map_cb(const void *key, const void *value, void *ctx)
 		if (have->dest_vni && have->dest_vni != k->vni &&
 		    zh_state_vni_unsettled(r->state, k->vni)) {
 			r->kept++;
-			return 0;
+			return kept_add(&r->kept_eps, k, sizeof(*k), have);
 		}
 		return vec_push(&r->ep_dels, k);
 	}
@@ -648,7 +700,7 @@ static int route_map_cb(const void *key, const void *value, void *ctx)
 		if (have->dest_vni && have->dest_vni != k->vni &&
 		    zh_state_vni_unsettled(r->state, k->vni)) {
 			r->kept++;
-			return 0;
+			return kept_add(&r->kept_rts, k, sizeof(*k), have);
 		}
 		return vec_push(&r->rt_dels, k);
 	}
@@ -686,7 +738,7 @@ static int policy_map_cb(const void *key, const void *value, void *ctx)
 		if (zh_state_vni_unsettled(r->state, k->vni) ||
 		    zh_state_vni_unsettled(r->state, k->peer_vni)) {
 			r->kept++;
-			return 0;
+			return kept_add(&r->kept_pols, k, sizeof(*k), value);
 		}
 		return vec_push(&r->pol_dels, k);
 	}
@@ -695,10 +747,6 @@ static int policy_map_cb(const void *key, const void *value, void *ctx)
 	return queue_policy(r, k, &want);
 }
 
-static int policy_key_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, sizeof(struct zh_policy_key));
-}
 
 static int policy_unmarked_cb(const struct zh_policy_key *k, void *ctx)
 {
@@ -742,6 +790,9 @@ int zh_reconcile_full(struct zh_reconciler *r)
 	vec_clear(&r->retry_ports);
 	vec_clear(&r->retry_policies);
 	r->kept = 0;
+	vec_clear(&r->kept_eps);
+	vec_clear(&r->kept_rts);
+	vec_clear(&r->kept_pols);
 
 	/* 1. ports that should be there: added or updated */
 	if (r->instance) {
@@ -767,6 +818,7 @@ int zh_reconcile_full(struct zh_reconciler *r)
 		goto out;
 	}
 	qsort(r->local_keys.data, r->local_keys.n, sizeof(struct zh_ep_key), key_cmp);
+	qsort(r->kept_eps.data, r->kept_eps.n, r->kept_eps.size, key_cmp);
 	err = zh_state_endpoints_unmarked(r->state, ep_unmarked_cb, &c);
 	if (err)
 		goto out;
@@ -780,6 +832,7 @@ int zh_reconcile_full(struct zh_reconciler *r)
 			zh_state_routes_unmarked(r->state, NULL, NULL);
 			goto out;
 		}
+		qsort(r->kept_rts.data, r->kept_rts.n, r->kept_rts.size, route_key_cmp);
 		err = zh_state_routes_unmarked(r->state, route_unmarked_cb, &c);
 		if (err)
 			goto out;
@@ -795,6 +848,7 @@ int zh_reconcile_full(struct zh_reconciler *r)
 		}
 		qsort(r->pol_seen.data, r->pol_seen.n, sizeof(struct zh_policy_key),
 		      policy_key_cmp);
+		qsort(r->kept_pols.data, r->kept_pols.n, r->kept_pols.size, policy_key_cmp);
 		err = zh_state_foreach_policy(r->state, policy_unmarked_cb, &c);
 		if (err)
 			goto out;
@@ -875,24 +929,37 @@ int zh_reconcile_flush(struct zh_reconciler *r)
 		if (bsearch(k, r->local_keys.data, r->local_keys.n, sizeof(*k), key_cmp))
 			continue; /* a port holds it */
 		if (!(want & ZH_WANT_REMOTE)) {
+			kept_same(&r->kept_eps, k, sizeof(*k), NULL, key_cmp);
 			vec_push(&r->ep_dels, k);
 			continue;
 		}
+		if (kept_same(&r->kept_eps, k, sizeof(*k), &ep, key_cmp))
+			continue; /* the map has it since before a restart */
 		queue_ep(r, k, &ep);
 		if (r->ep_keys.n >= CHUNK)
 			written += write_eps(r);
 	}
 	for (i = 0; i < d.n_routes; i++) {
-		if (zh_state_route(r->state, &d.routes[i], &rt, false))
-			queue_route(r, &d.routes[i], &rt);
+		const struct zh_route_key *k = &d.routes[i];
+		bool on = zh_state_route(r->state, k, &rt, false);
+
+		if (kept_same(&r->kept_rts, k, sizeof(*k), on ? &rt : NULL, route_key_cmp))
+			continue;
+		if (on)
+			queue_route(r, k, &rt);
 		else
-			vec_push(&r->rt_dels, &d.routes[i]);
+			vec_push(&r->rt_dels, k);
 	}
 	for (i = 0; r->maps->policy.fd >= 0 && i < d.n_policies; i++) {
-		if (zh_state_policy(r->state, &d.policies[i], &pol))
-			queue_policy(r, &d.policies[i], &pol);
+		const struct zh_policy_key *k = &d.policies[i];
+		bool on = zh_state_policy(r->state, k, &pol);
+
+		if (kept_same(&r->kept_pols, k, sizeof(*k), on ? &pol : NULL, policy_key_cmp))
+			continue;
+		if (on)
+			queue_policy(r, k, &pol);
 		else
-			vec_push(&r->pol_dels, &d.policies[i]);
+			vec_push(&r->pol_dels, k);
 	}
 	zh_state_dirty_clear(r->state);
 

@@ -783,6 +783,66 @@ static void test_entries_of_unknown_peers_survive_until_known(void **state)
 	assert_int_equal(map_count(&f->maps.policy), 2);
 }
 
+/* An agent restart with nothing changed: the new agent's first full
+ * reconcile keeps b's entries (b not known yet); b's state arriving then
+ * writes nothing, because the map already holds exactly that. A change
+ * after that is written as usual.
+ */
+static void test_restart_rewrites_nothing_once_peers_are_back(void **state)
+{
+	struct fixture *f = *state;
+	struct zh_endpoint v;
+
+	NEED_MAPS(f);
+	f->state = setup_a(peering_b, ARRAY_SIZE(peering_b));
+	f->rec = zh_reconciler_new(&f->maps, f->state, NULL, &f->stats);
+	assert_int_equal(zh_reconcile_full(f->rec), 0);
+	peer_b_view(f->state, "all");
+	put(f->state, R "effective/a/routes/10.60.0.0/24",
+	    "{'origin':'peer','network':'b','vni':200,'preference':100,'host':'h9',"
+	    "'host_ip':'198.18.0.9','rule':'only'}");
+	assert_int_equal(zh_reconcile_flush(f->rec), 4);
+
+	/* the restart: a new state and reconciler over the same maps */
+	zh_reconciler_free(f->rec);
+	zh_state_free(f->state);
+	f->state = setup_a(peering_b, ARRAY_SIZE(peering_b));
+	f->rec = zh_reconciler_new(&f->maps, f->state, NULL, &f->stats);
+	f->stats.map_ops = 0;
+	assert_int_equal(zh_reconcile_full(f->rec), 0);
+	{
+		struct zh_reconcile_counts c;
+
+		zh_reconcile_counts(f->rec, &c);
+		assert_int_equal(c.kept, 4); /* endpoint, route, both policies */
+	}
+	assert_int_equal(f->stats.map_ops, 0);
+
+	zh_state_take_settled(f->state);
+	peer_b_view(f->state, "all");
+	put(f->state, R "effective/a/routes/10.60.0.0/24",
+	    "{'origin':'peer','network':'b','vni':200,'preference':100,'host':'h9',"
+	    "'host_ip':'198.18.0.9','rule':'only'}");
+	assert_true(zh_state_has_dirty(f->state));
+	assert_int_equal(zh_reconcile_flush(f->rec), 0);
+	assert_true(zh_state_take_settled(f->state));
+	assert_int_equal(zh_reconcile_full(f->rec), 0);
+	assert_int_equal(f->stats.map_ops, 0);
+	assert_int_equal(map_count(&f->maps.endpoints), 1);
+	assert_int_equal(map_count(&f->maps.routes), 1);
+	assert_int_equal(map_count(&f->maps.policy), 2);
+
+	/* later changes are written: b's endpoint moves to another host */
+	zh_state_peer_view_begin(f->state, "a", "b", "all");
+	view_put(f->state, "b", R "published/b/all/meta", META_B);
+	view_put(f->state, "b", R "published/b/all/endpoints/10.2.0.5",
+		 "{'mac':'02:00:00:00:02:05','host':'h8','host_ip':'198.18.0.8'}");
+	zh_state_peer_view_end(f->state, "a", "b", "all");
+	assert_int_equal(zh_reconcile_flush(f->rec), 1);
+	assert_int_equal(map_get_ep(f, 100, "10.2.0.5", &v), 0);
+	assert_int_equal(v.host_ip, ip4("198.18.0.8"));
+}
+
 /* --- the file source: peering within one intent file --------------------------------- */
 
 static const char *file_intent =
@@ -881,6 +941,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_last_port_gone_withdraws_the_peers_entries),
 	cmocka_unit_test_setup_teardown(test_peering_reaches_the_maps_and_leaves_them, maps_setup,
 					maps_teardown),
+	cmocka_unit_test_setup_teardown(test_restart_rewrites_nothing_once_peers_are_back,
+					maps_setup, maps_teardown),
 	cmocka_unit_test_setup_teardown(test_entries_of_unknown_peers_survive_until_known,
 					maps_setup, maps_teardown),
 	cmocka_unit_test(test_file_source_peers_two_networks_of_one_host),
