@@ -462,6 +462,11 @@ static int setup_easy(struct zh_etcd *e, CURL *h, size_t ep, const char *path, c
 	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, stream ? write_stream : write_body);
+	/* A watch idles on its socket for hours: a small receive buffer (an
+	 * agent with 1000 peerings holds 2000 of them); other requests get
+	 * libcurl's default.
+	 */
+	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, stream ? 4096L : (long)CURL_MAX_WRITE_SIZE);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
