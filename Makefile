@@ -216,7 +216,8 @@ demo: deps
 
 # --- benchmarks -------------------------------------------------------------
 
-BENCH_BINS  := $(BUILD)/bench/bench_paths $(BUILD)/bench/udp_echo $(BUILD)/bench/cp_bench
+BENCH_BINS  := $(BUILD)/bench/bench_paths $(BUILD)/bench/udp_echo $(BUILD)/bench/cp_bench \
+	       $(BUILD)/bench/peer_bench
 
 $(BUILD)/bench/bench_paths: tests/bench/bench_paths.c tests/bpf/pkt.h $(LIBZH) $(BPF_SKELS)
 	$(call msg,CC,$@)
@@ -233,13 +234,19 @@ $(BUILD)/bench/cp_bench: tests/bench/cp_bench.c $(LIBCTL) $(LIBZH)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ZH_CFLAGS) $< $(LIBCTL) $(LIBZH) $(LDLIBS) -o $@
 
+$(BUILD)/bench/peer_bench: tests/bench/peer_bench.c $(LIBCTL) $(LIBZH)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ZH_CFLAGS) $< $(LIBCTL) $(LIBZH) $(LDLIBS) -o $@
+
 bench-build: $(BINS) $(BENCH_BINS)
 
 bench: deps
 	$(Q)$(MAKE) all
 	$(Q)$(MAKE) bench-build
 	$(Q)rc=0; BUILD=$(BUILD) tests/bench/run || rc=1; \
-		BUILD=$(BUILD) tests/bench/cp_run || rc=1; exit $$rc
+		BUILD=$(BUILD) tests/bench/cp_run || rc=1; \
+		BUILD=$(BUILD) tests/bench/peer_run || rc=1; exit $$rc
 
 # --- install / clean --------------------------------------------------------
 
