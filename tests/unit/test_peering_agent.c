@@ -609,70 +609,7 @@ static void test_last_port_gone_withdraws_the_peers_entries(void **unused)
 
 /* --- against real maps ------------------------------------------------------------------- */
 
-struct fixture {
-	struct zh_maps maps;
-	struct zh_state *state;
-	struct zh_reconciler *rec;
-	struct zh_agent_stats stats;
-};
-
-static int maps_setup(void **state)
-{
-	LIBBPF_OPTS(bpf_map_create_opts, no_prealloc, .map_flags = BPF_F_NO_PREALLOC);
-	struct fixture *f = calloc(1, sizeof(*f));
-	int ep_fd, rt, pol;
-
-	ep_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "zh_endpoints", sizeof(struct zh_ep_key),
-			       sizeof(struct zh_endpoint), 4096, NULL);
-	rt = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "zh_routes", sizeof(struct zh_route_key),
-			    sizeof(struct zh_route), 1024, &no_prealloc);
-	pol = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "zh_policy", sizeof(struct zh_policy_key),
-			     sizeof(struct zh_policy), 1024, &no_prealloc);
-	if (ep_fd < 0 || rt < 0 || pol < 0) {
-		if (ep_fd >= 0)
-			close(ep_fd);
-		if (rt >= 0)
-			close(rt);
-		if (pol >= 0)
-			close(pol);
-		free(f);
-		*state = NULL;
-		return 0;
-	}
-	assert_int_equal(zh_maps_from_fds(&f->maps, ep_fd, rt, -1, -1), 0);
-	assert_int_equal(zh_map_fd_init(&f->maps.policy, pol), 0);
-	close(ep_fd);
-	close(rt);
-	close(pol);
-	*state = f;
-	return 0;
-}
-
-static int maps_teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	if (!f)
-		return 0;
-	zh_reconciler_free(f->rec);
-	zh_state_free(f->state);
-	zh_maps_close(&f->maps);
-	free(f);
-	return 0;
-}
-
-#define NEED_MAPS(f)                                                                      \
-	do {                                                                              \
-		if (!(f))                                                                 \
-			skip(); /* no BPF maps: needs root */                             \
-	} while (0)
-
-static int map_get_ep(struct fixture *f, uint32_t vni, const char *ip, struct zh_endpoint *v)
-{
-	struct zh_ep_key k = {.vni = vni, .ip = ip4(ip)};
-
-	return bpf_map_lookup_elem(f->maps.endpoints.fd, &k, v) ? -errno : 0;
-}
+#include "maps_fixture.h"
 
 static int map_get_policy(struct fixture *f, uint32_t vni, uint32_t peer_vni, const char *prefix,
 			  uint32_t len)
@@ -681,20 +618,6 @@ static int map_get_policy(struct fixture *f, uint32_t vni, uint32_t peer_vni, co
 	struct zh_policy v;
 
 	return bpf_map_lookup_elem(f->maps.policy.fd, &k, &v) ? 0 : (int)v.protocols;
-}
-
-static int count_cb(const void *k, const void *v, void *ctx)
-{
-	(*(int *)ctx)++;
-	return 0;
-}
-
-static int map_count(struct zh_map_fd *m)
-{
-	int n = 0;
-
-	assert_int_equal(zh_map_iterate(m, count_cb, &n), 0);
-	return n;
 }
 
 static void test_peering_reaches_the_maps_and_leaves_them(void **state)

@@ -415,60 +415,20 @@ static void test_bad_records_are_skipped_and_counted(void **unused)
 
 /* --- reconciliation against real maps ---------------------------------------- */
 
-struct fixture {
-	struct zh_maps maps;
-	struct zh_state *state;
-	struct zh_reconciler *rec;
-	struct zh_agent_stats stats;
-};
+#include "maps_fixture.h"
 
-static int maps_setup(void **state)
+static int reconcile_setup(void **state)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, no_prealloc, .map_flags = BPF_F_NO_PREALLOC);
-	struct fixture *f = calloc(1, sizeof(*f));
-	int ep, rt;
+	struct fixture *f;
 
-	/* Like bpf/lib/maps.h; zh_endpoints small so "full" is reachable. */
-	ep = bpf_map_create(BPF_MAP_TYPE_HASH, "zh_endpoints", sizeof(struct zh_ep_key),
-			    sizeof(struct zh_endpoint), 4096, NULL);
-	rt = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "zh_routes", sizeof(struct zh_route_key),
-			    sizeof(struct zh_route), ZH_ROUTES_MAX, &no_prealloc);
-	if (ep < 0 || rt < 0) {
-		free(f);
-		if (ep >= 0)
-			close(ep);
-		if (rt >= 0)
-			close(rt);
-		*state = NULL;
-		return 0;
-	}
-	assert_int_equal(zh_maps_from_fds(&f->maps, ep, rt, -1, -1), 0);
-	close(ep);
-	close(rt);
-	f->state = zh_state_new("h1", on_warn, NULL);
-	f->rec = zh_reconciler_new(&f->maps, f->state, NULL, &f->stats);
-	*state = f;
-	return 0;
-}
-
-static int maps_teardown(void **state)
-{
-	struct fixture *f = *state;
-
+	maps_setup(state);
+	f = *state;
 	if (!f)
 		return 0;
-	zh_reconciler_free(f->rec);
-	zh_state_free(f->state);
-	zh_maps_close(&f->maps);
-	free(f);
+	f->state = zh_state_new("h1", on_warn, NULL);
+	f->rec = zh_reconciler_new(&f->maps, f->state, NULL, &f->stats);
 	return 0;
 }
-
-#define NEED_MAPS(f)                                                                      \
-	do {                                                                              \
-		if (!(f))                                                                 \
-			skip(); /* no BPF maps: needs root */                             \
-	} while (0)
 
 static void map_put_ep(struct fixture *f, uint32_t vni, const char *ip, const char *host,
 		       uint32_t ifindex)
@@ -482,27 +442,6 @@ static void map_put_ep(struct fixture *f, uint32_t vni, const char *ip, const ch
 }
 
 /* The map's entry: 0 and *v, or -ENOENT. */
-static int map_get_ep(struct fixture *f, uint32_t vni, const char *ip, struct zh_endpoint *v)
-{
-	struct zh_ep_key k = {.vni = vni, .ip = ip4(ip)};
-
-	return bpf_map_lookup_elem(f->maps.endpoints.fd, &k, v) ? -errno : 0;
-}
-
-static int count_cb(const void *k, const void *v, void *ctx)
-{
-	(*(int *)ctx)++;
-	return 0;
-}
-
-static int map_count(struct zh_map_fd *m)
-{
-	int n = 0;
-
-	assert_int_equal(zh_map_iterate(m, count_cb, &n), 0);
-	return n;
-}
-
 static void test_full_reconcile_writes_only_the_difference(void **state)
 {
 	struct fixture *f = *state;
@@ -732,14 +671,14 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_port_address_clash_is_refused),
 	cmocka_unit_test(test_resync_sweeps_what_was_not_listed),
 	cmocka_unit_test(test_bad_records_are_skipped_and_counted),
-	cmocka_unit_test_setup_teardown(test_full_reconcile_writes_only_the_difference, maps_setup,
+	cmocka_unit_test_setup_teardown(test_full_reconcile_writes_only_the_difference, reconcile_setup,
 					maps_teardown),
-	cmocka_unit_test_setup_teardown(test_stale_entries_survive_until_resync_end, maps_setup,
+	cmocka_unit_test_setup_teardown(test_stale_entries_survive_until_resync_end, reconcile_setup,
 					maps_teardown),
-	cmocka_unit_test_setup_teardown(test_deletes_come_after_the_full_state, maps_setup,
+	cmocka_unit_test_setup_teardown(test_deletes_come_after_the_full_state, reconcile_setup,
 					maps_teardown),
-	cmocka_unit_test_setup_teardown(test_flush_is_batched, maps_setup, maps_teardown),
-	cmocka_unit_test_setup_teardown(test_routes_follow_the_records, maps_setup, maps_teardown),
+	cmocka_unit_test_setup_teardown(test_flush_is_batched, reconcile_setup, maps_teardown),
+	cmocka_unit_test_setup_teardown(test_routes_follow_the_records, reconcile_setup, maps_teardown),
 };
 
 int main(void)
