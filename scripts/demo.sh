@@ -1,37 +1,50 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # make demo: a small cloud in network namespaces, programmed through the
-# control plane. A fabric bridge joins two hosts h1, h2 and a controller
-# namespace "ctl" that runs etcd; a zerohop-agent on each host pulls its
-# state from etcd, and `zerohop apply -f` writes the intent:
+# control plane. A fabric bridge joins three hosts h1, h2, h3 and two
+# controller shards: "ctl" (etcd and a zerohop-controller for blue and
+# green) and "ctl2" (etcd and a zerohop-controller for red). A
+# zerohop-agent on each host pulls its state from its shard's etcd, and
+# `zerohop apply -f` writes the intents:
 #
-#   VNI 100 (blue):  vm1 (h1), vm2 (h2)      same network across hosts
-#   VNI 300 (green): vm4 (h1)                isolated (same addresses as blue)
-#   later, live:     vm6 (h2) joins blue     apply -> maps -> traffic
+#   shard 1, VNI 100 (blue):  vm1 (h1), vm2 (h2)   same network across hosts
+#   shard 1, VNI 300 (green): vm4 (h1)             isolated (same addresses as blue)
+#   later, live:              vm6 (h2) joins blue  apply -> maps -> traffic
+#   shard 2, VNI 200 (red):   vm3, vm5 (h3)        peered with blue
 #
-# Proxyless peering (VNI 200 peered with VNI 100) is programmed by hand with
-# `endpoint add --dest-vni` on separate instances: an agent owns its
-# instance's maps and sweeps entries that are not in etcd, and peering
-# through the control plane is a later step.
+# Proxyless peering: blue and red each name the other in a peering record
+# and grant it an export policy; red's grants only 10.0.2.0/28, so vm3
+# (10.0.2.13) is published to blue and vm5 (10.0.2.25) is not. Each
+# controller publishes its network's view on its own shard, and the agents
+# of h1 and h2 read red's view straight from shard 2 (h3's read blue's
+# from shard 1): the agent configs name nothing per peer, the peering
+# records name the peer's shard. Auth is left off on the shards (with it,
+# the peering records name the etcd users, see docs/controller-api.md).
+# Deleting red's side of the peering withdraws it on every host.
 #
-# Exits 0 when every ping that should work works and the isolated one does
-# not, non-zero otherwise. Everything lives in namespaces this script
-# creates; the EXIT trap stops the agents and etcd, detaches the instances
-# and removes the namespaces and files on every exit path.
+# Exits 0 when every ping that should work works and the isolated and
+# unexported ones do not, non-zero otherwise. Everything lives in
+# namespaces this script creates; the EXIT trap stops the agents, the
+# controllers and both etcds, detaches the instances and removes the
+# namespaces and files on every exit path.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$top/build}
 ZH=$BUILD/zerohop
 AGENT=$BUILD/zerohop-agent
+CTL=$BUILD/zerohop-controller
 P=zhdemo
 PINS=${ZEROHOP_BPFFS:-/sys/fs/bpf}/zerohop
-ETCD_URL=http://198.18.0.100:12379   # inside the demo's namespaces only
+# The two shards, inside the demo's namespaces only.
+ETCD_URL=http://198.18.0.100:12379    # shard 1, namespace ctl
+ETCD2_URL=http://198.18.0.200:12379   # shard 2, namespace ctl2
+R=/zerohop/v1
 
 [ "$(id -u)" -eq 0 ] || { echo "make demo: must run as root (sudo make demo)" >&2; exit 1; }
-for f in "$ZH" "$AGENT"; do
+for f in "$ZH" "$AGENT" "$CTL"; do
 	[ -x "$f" ] || { echo "make demo: $f is missing; run make first" >&2; exit 1; }
 done
-for t in etcd jq curl bpftool; do
+for t in etcd etcdctl jq curl bpftool; do
 	command -v "$t" >/dev/null || { echo "make demo: needs $t (make deps installs it)" >&2; exit 1; }
 done
 
@@ -43,84 +56,91 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 note() { printf '\033[2m%s\033[0m\n' "$@"; }
 die() { printf '\n\033[1;31mmake demo: FAILED: %s\033[0m\n' "$*" >&2; exit 1; }
 
-NAMESPACES=(fab ctl h1 h2 vm1 vm2 vm3 vm4 vm5 vm6)
-INSTANCES=("h1 $P-h1" "h2 $P-h2" "h1 $P-p1" "h2 $P-p2")
-declare -A AGENT_PID=()
-ETCD_PID=""
+HOSTS=(h1 h2 h3)
+NAMESPACES=(fab ctl ctl2 h1 h2 h3 vm1 vm2 vm3 vm4 vm5 vm6)
+declare -A AGENT_PID=() CTL_PID=() ETCD_PID=()
 TMP=""
 # agent_of INSTANCE: the pid its agent reports on its status socket, if any.
 agent_of() {
 	"$ZH" status --json --instance "$1" 2>/dev/null | jq -r '.instances[0].agent.pid // empty' 2>/dev/null || true
 }
+# stop PID: SIGTERM, up to 5 s to exit, then SIGKILL.
+stop() {
+	local i
+	kill -TERM "$1" 2>/dev/null || return 0
+	for i in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+	kill -KILL "$1" 2>/dev/null || true
+}
 cleanup() {
-	local h row pid i
+	local h ns pid
 	# Agents first: an agent attaches its instance again after a detach.
-	for h in h1 h2; do
+	for h in "${HOSTS[@]}"; do
 		pid=${AGENT_PID[$h]:-$(agent_of "$P-$h")}
-		[ -n "$pid" ] || continue
-		kill -TERM "$pid" 2>/dev/null || continue
-		for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
+		[ -z "$pid" ] || stop "$pid"
 	done
-	for row in "${INSTANCES[@]}"; do
-		zh "${row% *}" detach --instance "${row#* }" >/dev/null 2>&1 || true
+	# Then the controllers, before their etcds.
+	for pid in "${CTL_PID[@]}"; do stop "$pid"; done
+	for pid in "${ETCD_PID[@]}"; do stop "$pid"; done
+	# Whatever is still running in the demo's namespaces (left by a run
+	# that was killed): its agents, controllers and etcds.
+	for ns in "${NAMESPACES[@]}"; do
+		[ -e "/run/netns/$P-$ns" ] || continue
+		for pid in $(ip netns pids "$P-$ns" 2>/dev/null); do stop "$pid"; done
 	done
-	for h in h1 h2; do
+	for h in "${HOSTS[@]}"; do
+		zh "$h" detach --instance "$P-$h" >/dev/null 2>&1 || true
 		[ ! -S "/run/zerohop/agent-$P-$h.sock" ] || rm -f "/run/zerohop/agent-$P-$h.sock"
 	done
-	if [ -n "$ETCD_PID" ] && kill "$ETCD_PID" 2>/dev/null; then
-		for i in $(seq 50); do kill -0 "$ETCD_PID" 2>/dev/null || break; sleep 0.1; done
-	fi
 	for ns in "${NAMESPACES[@]}"; do ip netns del "$P-$ns" 2>/dev/null || true; done
 	[ -z "$TMP" ] || rm -rf -- "$TMP"
+	AGENT_PID=() CTL_PID=() ETCD_PID=()
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 cleanup
 TMP=$(mktemp -d /tmp/zhdemo.XXXXXX)
 
-# VM table: name, host, VNI, address, MAC. vm1, vm2, vm4 (and later vm6)
-# are the agents'; vm3 and vm5 sit on the hand-programmed peering instances.
+# VM table: name, host, VNI, address, MAC (vm6 comes later, live).
 VMS=("vm1 h1 100 10.0.1.11 02:00:0a:00:01:0b"
 	"vm2 h2 100 10.0.1.12 02:00:0a:00:01:0c"
 	"vm4 h1 300 10.0.1.14 02:00:0a:00:01:0e"
-	"vm5 h1 100 10.0.1.15 02:00:0a:00:01:0f"
-	"vm3 h2 200 10.0.2.13 02:00:0a:00:02:0d")
-declare -A UIP=([h1]=198.18.0.1 [h2]=198.18.0.2) PIP=([h1]=198.18.1.1 [h2]=198.18.1.2)
+	"vm3 h3 200 10.0.2.13 02:00:0a:00:02:0d"
+	"vm5 h3 200 10.0.2.25 02:00:0a:00:02:19")
+declare -A UIP=([h1]=198.18.0.1 [h2]=198.18.0.2 [h3]=198.18.0.3)
+declare -A SHARD_URL=([h1]=$ETCD_URL [h2]=$ETCD_URL [h3]=$ETCD2_URL)
 
 say "Topology (all in network namespaces)"
 cat <<'PIC'
-   ctl 198.18.0.100: etcd                 (controller store)
-         |
-   ======+============ fabric bridge br0, underlay 198.18.0.0/24 ============
-         |                                          |
-   h1 198.18.0.1  zerohop-agent                h2 198.18.0.2  zerohop-agent
-     vm1 10.0.1.11 (VNI 100)                     vm2 10.0.1.12 (VNI 100)
-     vm4 10.0.1.14 (VNI 300, isolated)           vm6 10.0.1.16 (VNI 100, added live)
-   peering instances on bridge br1, 198.18.1.0/24, programmed by hand:
-     vm5 10.0.1.15 (VNI 100)      <--peered-->    vm3 10.0.2.13 (VNI 200)
+   ctl 198.18.0.100: etcd, zerohop-controller     ctl2 198.18.0.200: etcd, zerohop-controller
+     shard 1: networks blue, green                  shard 2: network red
+         |                                              |
+   ======+=== fabric bridge br0 ========+===============+==============+=============
+         |                              |                              |
+   h1 198.18.0.1  agent           h2 198.18.0.2  agent           h3 198.18.0.3  agent
+     (reads shard 1)                (reads shard 1)                (reads shard 2)
+     vm1 10.0.1.11 (VNI 100 blue)   vm2 10.0.1.12 (VNI 100 blue)   vm3 10.0.2.13 (VNI 200 red)
+     vm4 10.0.1.14 (VNI 300 green,  vm6 10.0.1.16 (VNI 100 blue,   vm5 10.0.2.25 (VNI 200 red,
+                    isolated)                      added live)                    not exported)
+   underlay 198.18.0.0/24; blue <--peered--> red: the hosts of each read the other's
+   published view straight from its shard
 PIC
 for ns in "${NAMESPACES[@]}"; do
 	ip netns add "$P-$ns"
 	ip -n "$P-$ns" link set lo up
 	in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 done
-for br in br0 br1; do
-	ip -n "$P-fab" link add "$br" type bridge
-	ip -n "$P-fab" link set "$br" up
-done
-# link NS IFNAME BRIDGE CIDR: a veth from NS into a fabric bridge.
+ip -n "$P-fab" link add br0 type bridge
+ip -n "$P-fab" link set br0 up
+# link NS IFNAME CIDR: a veth from NS into the fabric bridge.
 link() {
 	ip link add "$2" netns "$P-$1" type veth peer name "$1-$2" netns "$P-fab"
-	ip -n "$P-fab" link set "$1-$2" master "$3" up
-	ip -n "$P-$1" addr add "$4" dev "$2"
+	ip -n "$P-fab" link set "$1-$2" master br0 up
+	ip -n "$P-$1" addr add "$3" dev "$2"
 	ip -n "$P-$1" link set "$2" up
 }
-link ctl uplink br0 198.18.0.100/24
-for h in h1 h2; do
-	link "$h" uplink br0 "${UIP[$h]}/24"
-	link "$h" uplink2 br1 "${PIP[$h]}/24"
-done
+link ctl uplink 198.18.0.100/24
+link ctl2 uplink 198.18.0.200/24
+for h in "${HOSTS[@]}"; do link "$h" uplink "${UIP[$h]}/24"; done
 # vm NAME HOST ADDR MAC: the VM's NIC, a veth whose host side "<vm>-port"
 # is the port.
 vm() {
@@ -136,32 +156,55 @@ for row in "${VMS[@]}"; do
 	vm "$name" "$h" "$ip" "$mac"
 done
 
-say "The controller store: etcd in namespace ctl"
-echo "ctl\$ etcd --listen-client-urls $ETCD_URL ... (data in $TMP/etcd)"
-# (nsenter, not in_ns: $! must be timeout's pid, not a subshell's)
-nsenter --net="/run/netns/$P-ctl" timeout 300 etcd --name ctl --data-dir "$TMP/etcd" \
-	--listen-client-urls "$ETCD_URL" --advertise-client-urls "$ETCD_URL" \
-	--listen-peer-urls http://198.18.0.100:12380 --initial-advertise-peer-urls http://198.18.0.100:12380 \
-	--initial-cluster ctl=http://198.18.0.100:12380 >"$TMP/etcd.log" 2>&1 &
-ETCD_PID=$!
-for i in $(seq 100); do
-	in_ns ctl curl -s -m 1 "$ETCD_URL/health" 2>/dev/null | grep -q '"health":"true"' && break
-	[ "$i" -lt 100 ] || { tail -n 5 "$TMP/etcd.log"; die "etcd did not start"; }
-	sleep 0.2
+say "The controller shards: etcd and a zerohop-controller in namespaces ctl and ctl2"
+# etcd_start NS ADDR: etcd on ADDR:12379 (client) and :12380 (peer) in
+# namespace NS, data in $TMP/NS.etcd.
+etcd_start() {
+	echo "$1\$ etcd --listen-client-urls http://$2:12379 ... (data in $TMP/$1.etcd)"
+	# (nsenter, not in_ns: $! must be timeout's pid, not a subshell's)
+	nsenter --net="/run/netns/$P-$1" timeout 300 etcd --name "$1" --data-dir "$TMP/$1.etcd" \
+		--listen-client-urls "http://$2:12379" --advertise-client-urls "http://$2:12379" \
+		--listen-peer-urls "http://$2:12380" --initial-advertise-peer-urls "http://$2:12380" \
+		--initial-cluster "$1=http://$2:12380" >"$TMP/$1.etcd.log" 2>&1 &
+	ETCD_PID[$1]=$!
+}
+etcd_start ctl 198.18.0.100
+etcd_start ctl2 198.18.0.200
+for row in "ctl $ETCD_URL" "ctl2 $ETCD2_URL"; do
+	read -r ns url <<<"$row"
+	for i in $(seq 100); do
+		in_ns "$ns" curl -s -m 1 "$url/health" 2>/dev/null | grep -q '"health":"true"' && break
+		[ "$i" -lt 100 ] || { tail -n 5 "$TMP/$ns.etcd.log"; die "$ns's etcd did not start"; }
+		sleep 0.2
+	done
 done
-echo "    etcd is healthy"
+echo "    both are healthy"
+# ctl_start NS URL NETWORKS: the shard's zerohop-controller, log $TMP/NS.ctl.log.
+ctl_start() {
+	echo "$1\$ zerohop-controller --etcd $2 --networks $3 &"
+	nsenter --net="/run/netns/$P-$1" timeout 300 "$CTL" --etcd "$2" --networks "$3" \
+		>"$TMP/$1.ctl.log" 2>&1 &
+	CTL_PID[$1]=$!   # timeout's pid: a TERM reaches the controller through it
+}
+ctl_start ctl "$ETCD_URL" blue,green
+ctl_start ctl2 "$ETCD2_URL" red
 
-# intent [LIVE]: the intent file; LIVE adds vm6's port on h2.
+# intent [LIVE] [PEERED]: shard 1's intent file; LIVE adds vm6's port on
+# h2, PEERED blue's export policy and its peering with red.
 intent() {
-	local vm6=""
-	[ -z "${1:-}" ] ||
+	local vm6="" peer=""
+	[ "${1:-}" != live ] ||
 		vm6=',
         {"ifname": "vm6-port", "network": "blue", "mac": "02:00:0a:00:01:10", "ip": "10.0.1.16"}'
+	[ "${2:-}" != peered ] ||
+		peer=',
+      "exports": [{"name": "to-red"}],
+      "peerings": [{"peer": "red", "grant": "to-red", "peer_shard": ["'"$ETCD2_URL"'"]}]'
 	cat <<EOF
 {
   "version": "v1",
   "networks": [
-    {"name": "blue", "vni": 100, "cidrs": ["10.0.1.0/24"]},
+    {"name": "blue", "vni": 100, "cidrs": ["10.0.1.0/24"]$peer},
     {"name": "green", "vni": 300, "cidrs": ["10.0.1.0/24"]}
   ],
   "hosts": [
@@ -178,22 +221,56 @@ intent() {
 }
 EOF
 }
-say "The intent: networks, hosts and VM ports ($TMP/intent.json)"
+# intent2 [PEERED]: shard 2's intent file; PEERED adds red's export policy
+# (only 10.0.2.0/28: vm3, not vm5) and its peering with blue.
+intent2() {
+	local peer=""
+	[ "${1:-}" != peered ] ||
+		peer=',
+      "exports": [{"name": "to-blue", "prefixes": ["10.0.2.0/28"]}],
+      "peerings": [{"peer": "blue", "grant": "to-blue", "peer_shard": ["'"$ETCD_URL"'"]}]'
+	cat <<EOF
+{
+  "version": "v1",
+  "networks": [
+    {"name": "red", "vni": 200, "cidrs": ["10.0.2.0/24"]$peer}
+  ],
+  "hosts": [
+    {"name": "h3", "underlay": "198.18.0.3", "networks": ["red"],
+      "ports": [
+        {"ifname": "vm3-port", "network": "red", "mac": "02:00:0a:00:02:0d", "ip": "10.0.2.13"},
+        {"ifname": "vm5-port", "network": "red", "mac": "02:00:0a:00:02:19", "ip": "10.0.2.25"}
+      ]}
+  ]
+}
+EOF
+}
+# apply NS URL FILE: show and run `zerohop apply` on a shard.
+apply() {
+	local out
+	echo "$1\$ zerohop apply -f ${3##*/} --etcd $2"
+	out=$(zh "$1" apply -f "$3" --etcd "$2" 2>&1) || { echo "$out"; die "zerohop apply -f ${3##*/} on $1"; }
+	sed 's/^/    /' <<<"$out"
+}
+say "The intents: networks, hosts and VM ports ($TMP/intent.json, intent2.json)"
 intent >"$TMP/intent.json"
+intent2 >"$TMP/intent2.json"
 cat "$TMP/intent.json"
-echo "ctl\$ zerohop apply -f intent.json --etcd $ETCD_URL"
-zh ctl apply -f "$TMP/intent.json" --etcd "$ETCD_URL" || die "zerohop apply"
+apply ctl "$ETCD_URL" "$TMP/intent.json"
+echo "shard 2's intent2.json: network red, host h3"
+cat "$TMP/intent2.json"
+apply ctl2 "$ETCD2_URL" "$TMP/intent2.json"
 
-say "A zerohop-agent on each host, source etcd"
-for h in h1 h2; do
+say "A zerohop-agent on each host, source its shard's etcd"
+for h in "${HOSTS[@]}"; do
 	cat >"$TMP/$h.json" <<EOF
 {"instance": "$P-$h", "host": "$h", "uplink": "uplink", "underlay_ip": "${UIP[$h]}",
- "source": "etcd:$ETCD_URL", "metrics": "127.0.0.1:9465"}
+ "source": "etcd:${SHARD_URL[$h]}", "metrics": "127.0.0.1:9465"}
 EOF
 done
-echo "h1's agent.json:"
+echo "h1's agent.json (h2's is alike, h3's names shard 2):"
 sed 's/^/    /' "$TMP/h1.json"
-for h in h1 h2; do
+for h in "${HOSTS[@]}"; do
 	echo "$h\$ zerohop-agent --config agent.json -v &"
 	nsenter --net="/run/netns/$P-$h" timeout 300 "$AGENT" --config "$TMP/$h.json" -v \
 		>"$TMP/$h.log" 2>&1 &
@@ -204,9 +281,10 @@ synced() {
 	[ "$(zh "$1" status --json --instance "$P-$1" 2>/dev/null |
 		jq -r '.instances[0].agent | "\(.connected) \(.ports.attached)"' 2>/dev/null)" = "true $2" ]
 }
-for h in h1 h2; do
+declare -A NPORTS=([h1]=2 [h2]=1 [h3]=2)
+for h in "${HOSTS[@]}"; do
 	for i in $(seq 100); do
-		synced "$h" "$([ "$h" = h1 ] && echo 2 || echo 1)" && break
+		synced "$h" "${NPORTS[$h]}" && break
 		[ "$i" -lt 100 ] || { tail -n 10 "$TMP/$h.log"; die "$h's agent did not sync within 20 s"; }
 		sleep 0.2
 	done
@@ -259,8 +337,7 @@ echo "    h1 drop_no_route: $before -> $after"
 say "A change, live: vm6 joins blue on h2"
 intent live >"$TMP/intent.json"
 echo "(intent.json gets vm6's port on h2)"
-echo "ctl\$ zerohop apply -f intent.json --etcd $ETCD_URL"
-zh ctl apply -f "$TMP/intent.json" --etcd "$ETCD_URL" || die "zerohop apply"
+apply ctl "$ETCD_URL" "$TMP/intent.json"
 t0=$(date +%s%N)
 has_vm6() {
 	zh h1 show endpoints --json --instance "$P-h1" | jq -e 'any(.[]; .ip == "10.0.1.16")' >/dev/null
@@ -288,30 +365,90 @@ in_ns h1 curl -s -m 5 http://127.0.0.1:9465/metrics | grep -E \
 	'^zerohop_agent_(source_connected|revision|events_total|reconciles_total|map_ops_total)|^zerohop_agent_errors_total\{kind="bad_record"\}|^zerohop_agent_reconcile_latency_seconds_(count|sum)|^zerohop_map_entries\{map="zh_endpoints"\}|^zerohop_datapath_packets_total\{counter="(encap_vxlan|drop_no_route)"\}' |
 	sed 's/^/    /'
 
-say "Proxyless peering (VNI 100 <-> VNI 200), programmed by hand"
-note "An agent owns its instance's maps: at every resync (start, SIGHUP, a re-list)" \
-	"it deletes remote endpoints that are not in etcd, so hand-made peer endpoints" \
-	"would not last there. Until peering comes through the control plane, this part" \
-	"runs on separate instances ($P-p1, $P-p2) with uplinks on bridge br1."
-for h in h1 h2; do
-	run "$h" attach --instance "$P-p${h#h}" --uplink uplink2 --underlay-ip "${PIP[$h]}"
+say "Proxyless peering through the control plane: blue (shard 1) <-> red (shard 2)"
+note "Each side names the other in a peering record (with the peer's shard) and" \
+	"grants it an export policy: blue grants red all of blue, red grants blue only" \
+	"10.0.2.0/28 (vm3, not vm5). The agent configs stay as they are."
+intent live peered >"$TMP/intent.json"
+intent2 peered >"$TMP/intent2.json"
+echo "intent.json, blue gets:"
+jq -c '.networks[] | select(.name == "blue") | {exports, peerings}' "$TMP/intent.json" | sed 's/^/    /'
+echo "intent2.json, red gets:"
+jq -c '.networks[] | select(.name == "red") | {exports, peerings}' "$TMP/intent2.json" | sed 's/^/    /'
+apply ctl "$ETCD_URL" "$TMP/intent.json"
+apply ctl2 "$ETCD2_URL" "$TMP/intent2.json"
+t0=$(date +%s%N)
+# peer_ep HOST VNI IP: "HOST_IP DEST_VNI" of HOST's zh_endpoints[(VNI, IP)]
+# when it leads into another VNI, or nothing.
+peer_ep() {
+	zh "$1" show endpoints --json --instance "$P-$1" 2>/dev/null |
+		jq -r --argjson v "$2" --arg ip "$3" \
+			'.[] | select(.vni == $v and .ip == $ip and (.local | not) and .dest_vni != .vni) |
+				"\(.host) \(.dest_vni)"'
+}
+# wait_ep HOST VNI IP WANT: HOST's peer entry becomes WANT within 30 s.
+wait_ep() {
+	for i in $(seq 150); do
+		[ "$(peer_ep "$1" "$2" "$3")" != "$4" ] || return 0
+		sleep 0.2
+	done
+	tail -n 10 "$TMP/$1.log"
+	die "$1: zh_endpoints[VNI $2, $3] is not \"$4\" within 30 s"
+}
+wait_ep h1 100 10.0.2.13 "198.18.0.3 200"
+wait_ep h2 100 10.0.2.13 "198.18.0.3 200"
+wait_ep h3 200 10.0.1.11 "198.18.0.1 100"
+echo "    h1, h2 and h3 hold each other's peer VMs $((($(date +%s%N) - t0) / 1000000)) ms after the applies returned"
+echo "ctl2's controller log:"
+sed 's/^/    /' "$TMP/ctl2.ctl.log"
+echo
+echo "ctl2\$ etcdctl --endpoints $ETCD2_URL get --prefix --keys-only $R/published/"
+note "(red's view for blue on shard 2, written by its controller: vm5 is not in it)"
+# etcdctl2 ARGS...: etcdctl on shard 2, from namespace ctl2.
+etcdctl2() { in_ns ctl2 timeout 10 etcdctl --endpoints "$ETCD2_URL" "$@"; }
+out=$(etcdctl2 get --prefix --keys-only "$R/published/") || die "etcdctl get on shard 2"
+grep . <<<"$out" | sed 's/^/    /'
+echo "ctl2\$ etcdctl --endpoints $ETCD2_URL get --print-value-only $R/published/red/to-blue/meta"
+out=$(etcdctl2 get --print-value-only "$R/published/red/to-blue/meta") || die "etcdctl get on shard 2"
+sed 's/^/    /' <<<"$out"
+# peer_lines HOST: show the peering lines of HOST's zerohop status.
+peer_lines() {
+	local st
+	echo "$1\$ zerohop status --instance $P-$1 | grep peer"
+	st=$(zh "$1" status --instance "$P-$1") || die "zerohop status on $1"
+	grep -E '^ *peer ' <<<"$st" | sed 's/^ */    /' || die "$1's zerohop status has no peering"
+}
+peer_lines h1
+peer_lines h3
+run h1 show endpoints --instance "$P-h1"
+run h1 show policies --instance "$P-h1"
+
+ping_ok vm1 10.0.2.13 "blue -> red: h1 sends it with red's VNI 200 straight to h3"
+ping_ok vm3 10.0.1.11 "red -> blue: h3 sends it with blue's VNI 100 straight to h1"
+ping_ok vm3 10.0.1.12 "red -> blue on h2"
+before=$(counter h1 "$P-h1" drop_no_route)
+ping_blocked vm1 10.0.2.25 "vm5: red does not export it to blue, h1 has no entry"
+after=$(counter h1 "$P-h1" drop_no_route)
+echo "    h1 drop_no_route: $before -> $after"
+[ "$after" -ge $((before + 2)) ] || die "h1 should count the pings to vm5 in drop_no_route"
+for h in h1 h3; do
+	n=$(counter "$h" "$P-$h" encap_peer)
+	echo "    $h encap_peer: $n"
+	[ "$n" -gt 0 ] || die "$h should count its packets to the peer in encap_peer"
 done
-run h1 port add --instance "$P-p1" vm5-port --vni 100 --mac 02:00:0a:00:01:0f --ip 10.0.1.15
-run h2 port add --instance "$P-p2" vm3-port --vni 200 --mac 02:00:0a:00:02:0d --ip 10.0.2.13
-# h1, VNI 100: vm3 of the peered VNI 200 on h2, reached directly.
-run h1 endpoint add --instance "$P-p1" --vni 100 --ip 10.0.2.13 --mac 02:00:0a:00:02:0d --host 198.18.1.2 --dest-vni 200
-# h2, VNI 200: vm5 of the peered VNI 100 on h1.
-run h2 endpoint add --instance "$P-p2" --vni 200 --ip 10.0.1.15 --mac 02:00:0a:00:01:0f --host 198.18.1.1 --dest-vni 100
-# Export policies: what each network lets the other reach (checked by the
-# sender and again by the receiver; key = the network owning the address).
-for h in h1 h2; do
-	run "$h" policy add --instance "$P-p${h#h}" --vni 200 --peer-vni 100 --prefix 10.0.2.13/32 --protocols any
-	run "$h" policy add --instance "$P-p${h#h}" --vni 100 --peer-vni 200 --prefix 10.0.1.15/32 --protocols any
-done
-run h1 show endpoints --instance "$P-p1"
-ping_ok vm5 10.0.2.13 "VNI 100 -> peered VNI 200: sent with VNI 200 straight to h2"
-ping_ok vm3 10.0.1.15 "VNI 200 -> peered VNI 100: sent with VNI 100 straight to h1"
-echo "    h1 ($P-p1) encap_peer: $(counter h1 "$P-p1" encap_peer)"
+
+echo
+echo "Red withdraws: its side of the peering goes (the peering needs both)"
+echo "ctl2\$ etcdctl --endpoints $ETCD2_URL del $R/networks/red/peerings/blue"
+out=$(etcdctl2 del "$R/networks/red/peerings/blue") || die "etcdctl del on shard 2"
+sed 's/^/    /' <<<"$out"
+t0=$(date +%s%N)
+wait_ep h1 100 10.0.2.13 ""
+wait_ep h2 100 10.0.2.13 ""
+wait_ep h3 200 10.0.1.11 ""
+echo "    h1, h2 and h3 withdrew the peer entries $((($(date +%s%N) - t0) / 1000000)) ms after the delete"
+peer_lines h1
+ping_blocked vm1 10.0.2.13 "the peering is withdrawn"
 
 say "Counters of h1's agent instance (non-zero rows of zerohop show stats)"
 echo "h1\$ zerohop show stats --instance $P-h1"
@@ -322,7 +459,7 @@ say "Maps are BTF-typed: bpftool map dump pinned $PINS/$P-h1/zh_endpoints | head
 dump=$(bpftool map dump pinned "$PINS/$P-h1/zh_endpoints")
 head -n 24 <<<"$dump"
 
-say "Clean up: agents stopped (SIGTERM), instances detached, etcd stopped, namespaces removed"
+say "Clean up: agents stopped (SIGTERM), instances detached, controllers and etcds stopped, namespaces removed"
 cleanup
 trap - EXIT
-say "Demo done: every expected path worked, the isolated one stayed closed"
+say "Demo done: every expected path worked, the isolated and unexported ones stayed closed"
