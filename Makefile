@@ -229,12 +229,12 @@ $(BUILD)/bench/udp_echo: tests/bench/udp_echo.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ZH_CFLAGS) $< -lm -o $@
 
-$(BUILD)/bench/cp_bench: tests/bench/cp_bench.c $(LIBCTL) $(LIBZH)
+$(BUILD)/bench/cp_bench: tests/bench/cp_bench.c tests/bench/cp_common.h $(LIBCTL) $(LIBZH)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ZH_CFLAGS) $< $(LIBCTL) $(LIBZH) $(LDLIBS) -o $@
 
-$(BUILD)/bench/peer_bench: tests/bench/peer_bench.c $(LIBCTL) $(LIBZH)
+$(BUILD)/bench/peer_bench: tests/bench/peer_bench.c tests/bench/cp_common.h $(LIBCTL) $(LIBZH)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ZH_CFLAGS) $< $(LIBCTL) $(LIBZH) $(LDLIBS) -o $@

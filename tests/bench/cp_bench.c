@@ -31,27 +31,8 @@
 
 #include <bpf/bpf.h>
 
-#include "etcd.h"
-#include "model.h"
-#include "zerohop.h"
-
-#define BATCH 128
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double wall_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#define BENCH_PROG "cp_bench"
+#include "cp_common.h"
 
 static uint32_t ep_ip(uint32_t i)
 {
@@ -67,46 +48,6 @@ static void ep_mac(uint32_t i, uint32_t gen, uint8_t mac[6])
 	mac[3] = i >> 16;
 	mac[4] = i >> 8;
 	mac[5] = i;
-}
-
-struct batch {
-	struct zh_etcd *e;
-	struct zh_etcd_op ops[BATCH];
-	char *keys[BATCH], *vals[BATCH];
-	size_t n;
-};
-
-static int batch_flush(struct batch *b)
-{
-	size_t i;
-	int err = 0;
-
-	if (b->n)
-		err = zh_etcd_txn(b->e, b->ops, b->n, NULL, NULL);
-	if (err)
-		fprintf(stderr, "cp_bench: txn failed: %s\n", zh_etcd_error(b->e));
-	for (i = 0; i < b->n; i++) {
-		free(b->keys[i]);
-		free(b->vals[i]);
-	}
-	b->n = 0;
-	return err;
-}
-
-static int batch_put(struct batch *b, const struct zh_record *r)
-{
-	char *k, *v;
-	int err;
-
-	err = zh_record_format(r, &k, &v);
-	if (err)
-		return err;
-	b->keys[b->n] = k;
-	b->vals[b->n] = v;
-	b->ops[b->n] = (struct zh_etcd_op){.type = ZH_ETCD_PUT, .key = k, .value = v};
-	if (++b->n == BATCH)
-		return batch_flush(b);
-	return 0;
 }
 
 static void rec_endpoint(struct zh_record *r, uint32_t i, uint32_t gen)
@@ -176,45 +117,6 @@ out:
 	free(b);
 	free(r);
 	return err;
-}
-
-static int map_fd(const char *instance, const char *name, bool quiet)
-{
-	char dir[PATH_MAX], path[PATH_MAX + 32];
-	int fd;
-
-	if (zh_instance_dir(instance, dir, sizeof(dir)))
-		return -EINVAL;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = bpf_obj_get(path);
-	if (fd < 0 && !quiet)
-		fprintf(stderr, "cp_bench: %s: %s\n", path, strerror(errno));
-	return fd;
-}
-
-/* Remote endpoints (ifindex 0) in zh_endpoints, read in batches. */
-static long count_remote(int fd)
-{
-	enum { CHUNK = 8192 };
-	static struct zh_ep_key keys[CHUNK];
-	static struct zh_endpoint vals[CHUNK];
-	struct zh_ep_key out_batch;
-	void *in = NULL;
-	long total = 0;
-	__u32 n, i;
-	int err;
-
-	for (;;) {
-		n = CHUNK;
-		err = bpf_map_lookup_batch(fd, in, &out_batch, keys, vals, &n, NULL);
-		if (err && errno != ENOENT)
-			return -errno;
-		for (i = 0; i < n; i++)
-			total += vals[i].ifindex == 0;
-		if (err)
-			return total;
-		in = &out_batch;
-	}
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -372,7 +274,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		for (;;) {
-			n = count_remote(fd);
+			n = count_remote_eps(fd, false);
 			if (n < 0) {
 				fprintf(stderr, "cp_bench: zh_endpoints: %s\n", strerror((int)-n));
 				return 1;

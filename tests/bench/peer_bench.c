@@ -48,31 +48,13 @@
 
 #include <bpf/bpf.h>
 
-#include "etcd.h"
-#include "model.h"
-#include "zerohop.h"
+#define BENCH_PROG "peer_bench"
+#include "cp_common.h"
 
-#define BATCH    128
 #define SHARDS   3
 #define VNI_BASE 1000
 #define VM_HOST  250  /* n0's VM on host "me": 10.0.0.250 */
 #define MAX_EPS  200  /* endpoints .1 .. .200 of a /24 */
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double wall_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static uint32_t net_addr(uint32_t i, uint32_t host)
 {
@@ -98,49 +80,6 @@ static int exported_prefixes(uint32_t i, uint32_t x, struct zh_cidr *out, int ma
 		lo += size;
 	}
 	return n;
-}
-
-struct batch {
-	struct zh_etcd *e;
-	struct zh_etcd_op ops[BATCH];
-	char *keys[BATCH], *vals[BATCH];
-	size_t n;
-};
-
-static int batch_flush(struct batch *b)
-{
-	size_t i;
-	int err = 0;
-
-	if (b->n)
-		err = zh_etcd_txn(b->e, b->ops, b->n, NULL, NULL);
-	if (err)
-		fprintf(stderr, "peer_bench: txn failed: %s\n", zh_etcd_error(b->e));
-	for (i = 0; i < b->n; i++) {
-		free(b->keys[i]);
-		free(b->vals[i]);
-	}
-	b->n = 0;
-	return err;
-}
-
-static int batch_put(struct batch *b, const struct zh_record *r)
-{
-	char *k, *v;
-	int err;
-
-	err = zh_record_format(r, &k, &v);
-	if (err) {
-		fprintf(stderr, "peer_bench: cannot format a %s record of %s: %s\n",
-			zh_rec_kind_name(r->kind), r->network, strerror(-err));
-		return err;
-	}
-	b->keys[b->n] = k;
-	b->vals[b->n] = v;
-	b->ops[b->n] = (struct zh_etcd_op){.type = ZH_ETCD_PUT, .key = k, .value = v};
-	if (++b->n == BATCH)
-		return batch_flush(b);
-	return 0;
 }
 
 struct load_opts {
@@ -355,45 +294,6 @@ static int expect(uint32_t networks, uint32_t exported, long *eps, long *pols, l
 	return 0;
 }
 
-static int map_fd(const char *instance, const char *name, bool quiet)
-{
-	char dir[PATH_MAX], path[PATH_MAX + 32];
-	int fd;
-
-	if (zh_instance_dir(instance, dir, sizeof(dir)))
-		return -EINVAL;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = bpf_obj_get(path);
-	if (fd < 0 && !quiet)
-		fprintf(stderr, "peer_bench: %s: %s\n", path, strerror(errno));
-	return fd;
-}
-
-/* Peer endpoints (remote, into another VNI) in zh_endpoints. */
-static long count_peer_eps(int fd)
-{
-	enum { CHUNK = 8192 };
-	static struct zh_ep_key keys[CHUNK];
-	static struct zh_endpoint vals[CHUNK];
-	struct zh_ep_key out_batch;
-	void *in = NULL;
-	long total = 0;
-	__u32 n, i;
-	int err;
-
-	for (;;) {
-		n = CHUNK;
-		err = bpf_map_lookup_batch(fd, in, &out_batch, keys, vals, &n, NULL);
-		if (err && errno != ENOENT)
-			return -errno;
-		for (i = 0; i < n; i++)
-			total += vals[i].ifindex == 0 && vals[i].dest_vni != 0;
-		if (err)
-			return total;
-		in = &out_batch;
-	}
-}
-
 /* Entries of zh_policy (an LPM trie: no batch lookups). */
 static long count_policies(int fd)
 {
@@ -427,7 +327,7 @@ static int counts(const char *instance, bool wait, double t0, double timeout, lo
 		err = -ENOENT;
 		goto out;
 	}
-	*eps = count_peer_eps(efd);
+	*eps = count_remote_eps(efd, true);
 	*pols = count_policies(pfd);
 	if (*eps < 0 || *pols < 0) {
 		err = *eps < 0 ? (int)*eps : (int)*pols;
