@@ -91,7 +91,7 @@ help:
 	@echo 'make            build BPF objects, skeletons and build/zerohop'
 	@echo 'make deps       install build and test dependencies (Debian 12, root)'
 	@echo 'make check      deps + build + every test suite (root)'
-	@echo 'make demo       deps + build + a two-host demo in network namespaces (root)'
+	@echo 'make demo       deps + build + a demo cloud in network namespaces: 2 shards, 3 hosts, peering (root)'
 	@echo 'make bench      build + benchmarks vs the Linux vxlan device (root; build/bench/)'
 	@echo 'make install    install into $$(DESTDIR)$$(PREFIX)'
 	@echo 'make clean      remove build/'
