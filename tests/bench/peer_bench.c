@@ -278,18 +278,25 @@ static int expect(uint32_t networks, uint32_t exported, long *eps, long *pols, l
 {
 	struct zh_cidr pfx[ZH_EXPORT_PREFIXES_MAX];
 	int n_pfx = exported_prefixes(0, exported, pfx, ZH_EXPORT_PREFIXES_MAX);
-	uint32_t k;
+	uint32_t i, j, k;
 
 	if (n_pfx < 0 || networks < 2)
 		return -EINVAL;
 	*eps = (long)(networks - 1) * exported;
 	/* per peer: its meta's prefixes (sender) and n0's export's (receiver) */
 	*pols = (long)(networks - 1) * 2 * n_pfx;
-	for (k = 0; k < SHARDS; k++) {
-		long nets = networks / SHARDS + (k < networks % SHARDS);
+	/* one view (meta + endpoints) per policy network i grants a peer j:
+	 * p<(i + j) % 2>; both unless every peer has the same parity (N = 3)
+	 */
+	for (k = 0; k < SHARDS; k++)
+		pub[k] = 0;
+	for (i = 0; i < networks; i++) {
+		bool granted[2] = {false, false};
 
-		/* two views each (both policies are granted): meta + endpoints */
-		pub[k] = nets * 2 * (1 + (long)exported);
+		for (j = 0; j < networks && !(granted[0] && granted[1]); j++)
+			if (j != i)
+				granted[(i + j) % 2] = true;
+		pub[i % SHARDS] += (granted[0] + granted[1]) * (1 + (long)exported);
 	}
 	return 0;
 }
