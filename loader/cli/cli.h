@@ -84,6 +84,11 @@ int cli_common_opt(int opt, const char *cmd, const char *usage, const char **ins
 /* One line "zerohop CMD: message" and a pointer to --help; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cli_print_usage(const char *usage);
+/* After the options: the subcommand "add" or "del" at argv[optind] into
+ * *SUB (optind moves past it), and, unless ARGS_FOLLOW, nothing after it.
+ * 0, or the usage error's exit code.
+ */
+int cli_add_or_del(const char *cmd, int argc, char **argv, bool args_follow, const char **sub);
 /* -errno from the library -> exit code (the library already said why). */
 int cli_exit(int err);
 

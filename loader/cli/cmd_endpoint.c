@@ -74,13 +74,9 @@ int cmd_endpoint(int argc, char **argv)
 			return ZH_EXIT_USAGE;
 		}
 	}
-	if (optind >= argc)
-		return cli_usage_error("endpoint", "missing subcommand: add or del");
-	sub = argv[optind++];
-	if (strcmp(sub, "add") && strcmp(sub, "del"))
-		return cli_usage_error("endpoint", "unknown subcommand '%s': use add or del", sub);
-	if (optind < argc)
-		return cli_usage_error("endpoint", "unexpected argument '%s'", argv[optind]);
+	r = cli_add_or_del("endpoint", argc, argv, false, &sub);
+	if (r)
+		return r;
 	if (!vni)
 		return cli_missing("endpoint", "--vni N");
 	if (!ip)

@@ -68,13 +68,9 @@ int cmd_policy(int argc, char **argv)
 			return ZH_EXIT_USAGE;
 		}
 	}
-	if (optind >= argc)
-		return cli_usage_error("policy", "missing subcommand: add or del");
-	sub = argv[optind++];
-	if (strcmp(sub, "add") && strcmp(sub, "del"))
-		return cli_usage_error("policy", "unknown subcommand '%s': use add or del", sub);
-	if (optind < argc)
-		return cli_usage_error("policy", "unexpected argument '%s'", argv[optind]);
+	r = cli_add_or_del("policy", argc, argv, false, &sub);
+	if (r)
+		return r;
 	if (!vni)
 		return cli_missing("policy", "--vni N");
 	if (!peer_vni)

@@ -56,11 +56,9 @@ int cmd_port(int argc, char **argv)
 			return ZH_EXIT_USAGE;
 		}
 	}
-	if (optind >= argc)
-		return cli_usage_error("port", "missing subcommand: add or del");
-	sub = argv[optind++];
-	if (strcmp(sub, "add") && strcmp(sub, "del"))
-		return cli_usage_error("port", "unknown subcommand '%s': use add or del", sub);
+	r = cli_add_or_del("port", argc, argv, true, &sub);
+	if (r)
+		return r;
 	if (optind >= argc)
 		return cli_usage_error("port", "%s needs an interface name", sub);
 	ifname = argv[optind++];

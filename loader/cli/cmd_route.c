@@ -73,13 +73,9 @@ int cmd_route(int argc, char **argv)
 			return ZH_EXIT_USAGE;
 		}
 	}
-	if (optind >= argc)
-		return cli_usage_error("route", "missing subcommand: add or del");
-	sub = argv[optind++];
-	if (strcmp(sub, "add") && strcmp(sub, "del"))
-		return cli_usage_error("route", "unknown subcommand '%s': use add or del", sub);
-	if (optind < argc)
-		return cli_usage_error("route", "unexpected argument '%s'", argv[optind]);
+	r = cli_add_or_del("route", argc, argv, false, &sub);
+	if (r)
+		return r;
 	if (!vni)
 		return cli_missing("route", "--vni N");
 	if (!prefix)

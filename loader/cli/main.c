@@ -54,6 +54,18 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return ZH_EXIT_USAGE;
 }
 
+int cli_add_or_del(const char *cmd, int argc, char **argv, bool args_follow, const char **sub)
+{
+	if (optind >= argc)
+		return cli_usage_error(cmd, "missing subcommand: add or del");
+	*sub = argv[optind++];
+	if (strcmp(*sub, "add") && strcmp(*sub, "del"))
+		return cli_usage_error(cmd, "unknown subcommand '%s': use add or del", *sub);
+	if (!args_follow && optind < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
 int cli_common_opt(int opt, const char *cmd, const char *text, const char **instance)
 {
 	switch (opt) {
