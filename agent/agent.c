@@ -185,6 +185,38 @@ void zh_agent_resync_end(struct zh_agent *a, unsigned int kinds, int64_t rev)
 	a->full_needed = true;
 }
 
+void zh_agent_net_listing(struct zh_agent *a, const char *net, unsigned int kinds, bool begin,
+			  int64_t rev)
+{
+	if (begin) {
+		zh_state_net_resync_begin(a->state, net, kinds);
+		return;
+	}
+	zh_state_net_resync_end(a->state, net, kinds);
+	a->stats.resyncs++;
+	note_revision(a, rev);
+	a->full_needed = true;
+}
+
+void zh_agent_net_forget(struct zh_agent *a, const char *net, unsigned int kinds)
+{
+	bool was_quiet = zh_state_resyncing(a->state);
+
+	zh_state_net_forget(a->state, net, kinds);
+	/* A listing it ended (or one still in flight) marked nothing dirty:
+	 * the maps follow with a full reconcile.
+	 */
+	if (was_quiet)
+		a->full_needed = true;
+	applied(a, 1);
+}
+
+void zh_agent_synced(struct zh_agent *a, unsigned int kinds)
+{
+	a->unsynced &= ~kinds;
+	a->full_needed = true;
+}
+
 void zh_agent_source_state(struct zh_agent *a, bool ok, const char *reason)
 {
 	if (!ok)
@@ -734,6 +766,8 @@ int zh_agent_step(struct zh_agent *a, int timeout_ms)
 	/* Peering subscriptions follow what the records say; a network
 	 * that went away drops its peers, written in the same pass.
 	 */
+	if (a->etcd)
+		zh_src_etcd_sync(a->etcd);
 	if (a->peers)
 		zh_src_peers_sync(a->peers, zh_now_ns() / 1000000);
 	reconcile(a);

@@ -51,8 +51,9 @@ struct zh_agent {
 	int signal_fd;
 	int timer_fd;
 
-	/* Kinds whose first full listing has not completed: nothing is
-	 * written (and nothing swept) before every kind has been listed once.
+	/* Kinds whose first full listing has not completed (with etcd,
+	 * ZH_KINDS_NETWORKS: not every served network listed yet): nothing
+	 * is written (and nothing swept) before every kind has been listed once.
 	 */
 	unsigned int unsynced;
 	bool full_needed;         /* a resync ended: mark and sweep */
@@ -91,6 +92,18 @@ void zh_agent_put_kinds(struct zh_agent *a, unsigned int kinds, const char *key,
 			const char *val, size_t vlen, int64_t rev);
 void zh_agent_del_kinds(struct zh_agent *a, unsigned int kinds, const char *key, size_t klen,
 			int64_t rev);
+/* The etcd source reads each served network on its own: a listing of
+ * net's own records of these kinds begins / ends (only they are marked
+ * and swept, zh_state_net_resync_begin), or they leave the state (the
+ * host no longer serves net; an unfinished listing ends with it).
+ */
+void zh_agent_net_listing(struct zh_agent *a, const char *net, unsigned int kinds, bool begin,
+			  int64_t rev);
+void zh_agent_net_forget(struct zh_agent *a, const char *net, unsigned int kinds);
+/* Every record of these kinds has been listed once (the etcd source: all
+ * served networks): the first full reconcile may run.
+ */
+void zh_agent_synced(struct zh_agent *a, unsigned int kinds);
 /* A put of a record parsed already (the intent file). */
 void zh_agent_apply(struct zh_agent *a, const struct zh_record *rec);
 /* The source is usable (connected, the file loaded) or not, and why. */
@@ -124,9 +137,15 @@ void zh_src_file_readable(struct zh_src_file *s);
 int zh_src_file_load(struct zh_src_file *s);
 void zh_src_file_tick(struct zh_src_file *s);
 
-/* etcd: list-then-watch of networks/ and hosts/<me>/ on the loop. */
+/* etcd: list-then-watch of hosts/<me> and hosts/<me>/, then of each
+ * network the host serves (networks/<net> and networks/<net>/), on the loop.
+ */
 int zh_src_etcd_open(struct zh_agent *a, struct zh_src_etcd **out);
 void zh_src_etcd_close(struct zh_src_etcd *s);
+/* Follow what the host serves: subscribe the networks it serves now, drop
+ * the others. From the main loop only (not in a subscription callback).
+ */
+void zh_src_etcd_sync(struct zh_src_etcd *s);
 /* Subscribe again: a new full listing (SIGHUP). */
 int zh_src_etcd_resync(struct zh_src_etcd *s);
 /* The shard's client (peers on the same shard are read with it). */

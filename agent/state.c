@@ -151,7 +151,7 @@ void st_dirty_ep(struct zh_state *s, uint32_t net, uint32_t ip)
 {
 	struct zh_ep_key k = {.vni = net_at(s, net)->vni, .ip = ip};
 
-	if (!s->resync_kinds && st_programmed(s, net))
+	if (!st_quiet(s) && st_programmed(s, net))
 		zh_state_mark_endpoint(s, &k);
 }
 
@@ -159,7 +159,7 @@ void st_dirty_route(struct zh_state *s, uint32_t net, uint32_t prefix, uint32_t 
 {
 	struct zh_route_key k;
 
-	if (s->resync_kinds || !st_programmed(s, net))
+	if (st_quiet(s) || !st_programmed(s, net))
 		return;
 	st_route_key(&k, net_at(s, net)->vni, prefix, len);
 	dirty_add(&s->dirty_routes, &k);
@@ -173,7 +173,7 @@ void st_dirty_policy(struct zh_state *s, uint32_t vni, uint32_t peer_vni,
 {
 	struct zh_policy_key k;
 
-	if (s->resync_kinds || !vni || !peer_vni || vni == peer_vni)
+	if (st_quiet(s) || !vni || !peer_vni || vni == peer_vni)
 		return;
 	memset(&k, 0, sizeof(k));
 	k.prefixlen = 64 + prefix->len;
@@ -190,7 +190,7 @@ static void dirty_route(struct zh_state *s, const struct route_rec *r)
 
 static void dirty_port(struct zh_state *s, const char *ifname)
 {
-	if (!s->resync_kinds)
+	if (!st_quiet(s))
 		zh_state_mark_port(s, ifname);
 }
 
@@ -199,7 +199,7 @@ static void net_dirty_all(struct zh_state *s, uint32_t net)
 {
 	uint32_t id;
 
-	if (s->resync_kinds)
+	if (st_quiet(s))
 		return;
 	for (id = net_at(s, net)->ep_head; id != NONE; id = ep_at(s, id)->next)
 		st_dirty_ep(s, net, ep_at(s, id)->ip);
@@ -291,7 +291,7 @@ void st_net_gc(struct zh_state *s, uint32_t net)
 	struct net_rec *n = net_at(s, net);
 
 	if (!(n->flags & F_HAS_REC) && !n->n_ports && n->ep_head == NONE &&
-	    n->route_head == NONE && !n->refs)
+	    n->route_head == NONE && !n->refs && !n->listing)
 		tab_remove(&s->nets, net);
 }
 
@@ -792,7 +792,104 @@ void zh_state_resync_end(struct zh_state *s, unsigned int kinds)
 
 bool zh_state_resyncing(const struct zh_state *s)
 {
-	return s->resync_kinds != 0;
+	return st_quiet(s);
+}
+
+/* --- one network's listing ---------------------------------------------------- */
+
+void zh_state_net_resync_begin(struct zh_state *s, const char *name, unsigned int kinds)
+{
+	uint32_t net = st_net_get(s, name), id;
+	struct net_rec *n;
+
+	if (net == NONE)
+		return;
+	n = net_at(s, net);
+	/* A listing started over (a re-subscription) marks again but is
+	 * still one listing in flight.
+	 */
+	if ((n->listing & kinds) != kinds) {
+		if (!n->listing)
+			s->net_listings++;
+		n->listing |= kinds;
+	}
+	if ((kinds & ZH_KIND(ZH_REC_NETWORK)) && (n->flags & F_HAS_REC))
+		n->flags |= F_STALE;
+	if (kinds & ZH_KIND(ZH_REC_ENDPOINT))
+		for (id = n->ep_head; id != NONE; id = ep_at(s, id)->next)
+			ep_at(s, id)->flags |= F_STALE;
+	if (kinds & ZH_KIND(ZH_REC_ROUTE))
+		for (id = n->route_head; id != NONE; id = route_at(s, id)->next)
+			route_at(s, id)->flags |= F_STALE;
+	if (kinds & ZH_KIND(ZH_REC_EXPORT))
+		st_exports_stale(s, net);
+}
+
+/* The listing of these kinds of the network is no longer in flight. */
+static void net_listing_done(struct zh_state *s, uint32_t net, unsigned int kinds)
+{
+	struct net_rec *n = net_at(s, net);
+
+	if (!(n->listing & kinds))
+		return;
+	n->listing &= ~kinds;
+	if (!n->listing && s->net_listings)
+		s->net_listings--;
+}
+
+/* Remove the network's records of these kinds: the stale ones, or all.
+ * Each removal may forget the network (nothing refers to it any more), so
+ * it is looked up again before each kind; children go before the record.
+ */
+static void net_sweep(struct zh_state *s, const char *name, unsigned int kinds, bool all)
+{
+	uint32_t net = st_net_find(s, name), id, next;
+
+	if (net != NONE && (kinds & ZH_KIND(ZH_REC_ENDPOINT)))
+		for (id = net_at(s, net)->ep_head; id != NONE; id = next) {
+			next = ep_at(s, id)->next;
+			if (all || (ep_at(s, id)->flags & F_STALE))
+				endpoint_remove(s, id);
+		}
+	net = st_net_find(s, name);
+	if (net != NONE && (kinds & ZH_KIND(ZH_REC_ROUTE)))
+		for (id = net_at(s, net)->route_head; id != NONE; id = next) {
+			next = route_at(s, id)->next;
+			if (all || (route_at(s, id)->flags & F_STALE))
+				route_remove(s, id);
+		}
+	net = st_net_find(s, name);
+	if (net != NONE && (kinds & ZH_KIND(ZH_REC_EXPORT)))
+		st_exports_sweep(s, net, all);
+	net = st_net_find(s, name);
+	if (net != NONE && (kinds & ZH_KIND(ZH_REC_NETWORK)) &&
+	    (all || (net_at(s, net)->flags & F_STALE)))
+		network_delete(s, net);
+}
+
+void zh_state_net_resync_end(struct zh_state *s, const char *name, unsigned int kinds)
+{
+	uint32_t net;
+
+	/* Swept while still quiet: the caller reconciles everything next. */
+	net_sweep(s, name, kinds, false);
+	net = st_net_find(s, name);
+	if (net != NONE) {
+		net_listing_done(s, net, kinds);
+		st_net_gc(s, net);
+	}
+}
+
+void zh_state_net_forget(struct zh_state *s, const char *name, unsigned int kinds)
+{
+	uint32_t net;
+
+	net_sweep(s, name, kinds, true);
+	net = st_net_find(s, name);
+	if (net != NONE) {
+		net_listing_done(s, net, kinds);
+		st_net_gc(s, net);
+	}
 }
 
 /* --- queries ------------------------------------------------------------- */

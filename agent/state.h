@@ -79,6 +79,22 @@ void zh_state_resync_begin(struct zh_state *s, unsigned int kinds);
 void zh_state_resync_end(struct zh_state *s, unsigned int kinds);
 bool zh_state_resyncing(const struct zh_state *s);
 
+/* The same for one network's own records (the etcd source lists each
+ * served network on its own): a listing of net's records of these kinds
+ * (ZH_REC_NETWORK, ZH_REC_ENDPOINT, ZH_REC_ROUTE, ZH_REC_EXPORT bits)
+ * marks only them stale, and net_resync_end sweeps only them. While any
+ * such listing is in flight zh_state_resyncing() is true: no keys are
+ * marked dirty, the caller reconciles everything when it ends. Every
+ * begin needs its end (a subscription closed mid-listing ends it too).
+ */
+void zh_state_net_resync_begin(struct zh_state *s, const char *net, unsigned int kinds);
+void zh_state_net_resync_end(struct zh_state *s, const char *net, unsigned int kinds);
+/* No longer read (the host stopped serving net): its own records of these
+ * kinds leave the state; their map keys are marked dirty (unless a
+ * listing is in flight).
+ */
+void zh_state_net_forget(struct zh_state *s, const char *net, unsigned int kinds);
+
 /* --- queries for reconciliation, by map key ---------------------------- */
 
 #define ZH_WANT_REMOTE 1u /* an endpoint record: *val filled in */

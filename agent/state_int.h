@@ -30,6 +30,7 @@ struct net_rec {
 	uint32_t route_head;
 	uint32_t refs;           /* peers, exports and effective routes of it */
 	uint32_t n_unsettled;    /* its peers whose state is not known yet */
+	unsigned int listing;    /* kinds of its records being listed (net_resync) */
 	struct zh_cidr *cidrs;   /* from its record: an export without prefixes */
 	uint8_t n_cidrs;
 	uint8_t flags;
@@ -173,6 +174,7 @@ struct zh_state {
 	zh_state_warn_fn warn;
 	void *warn_ctx;
 	unsigned int resync_kinds;
+	uint32_t net_listings; /* per-network listings in flight (net_resync) */
 
 	struct tab nets, eps, routes, ports, portkeys, vnis;
 	struct tab peers, peps, pepidx, peervni, exps, effs;
@@ -201,6 +203,14 @@ static inline struct pep_rec *pep_at(struct zh_state *s, uint32_t id)
 static inline struct eff_rec *eff_at(struct zh_state *s, uint32_t id)
 {
 	return tab_rec(&s->effs, id);
+}
+
+/* A listing is in flight: no keys are marked dirty, the caller reconciles
+ * everything after it.
+ */
+static inline bool st_quiet(const struct zh_state *s)
+{
+	return s->resync_kinds || s->net_listings;
 }
 
 static inline bool st_programmed(struct zh_state *s, uint32_t net)
@@ -261,6 +271,11 @@ int st_effective_delete(struct zh_state *s, const struct zh_record *key);
 void st_peering_keep(struct zh_state *s, const struct zh_record *key);
 void st_peering_resync_begin(struct zh_state *s, unsigned int kinds);
 void st_peering_resync_end(struct zh_state *s, unsigned int kinds);
+/* One network's exports: mark them stale, remove the stale ones (all:
+ * every one of them).
+ */
+void st_exports_stale(struct zh_state *s, uint32_t net);
+void st_exports_sweep(struct zh_state *s, uint32_t net, bool all);
 /* Everything the network's peers program, under its current VNI. */
 void st_peers_dirty_net(struct zh_state *s, uint32_t net);
 /* The network's record (VNI, CIDRs) changes: its peers' policy keys are

@@ -206,7 +206,7 @@ static void net_mark_effs(struct zh_state *s, uint32_t net, const char *origin)
 {
 	uint32_t id;
 
-	if (!st_programmed(s, net) || s->resync_kinds)
+	if (!st_programmed(s, net) || st_quiet(s))
 		return;
 	tab_foreach(&s->effs, id)
 	{
@@ -1008,6 +1008,32 @@ void st_peering_resync_end(struct zh_state *s, unsigned int kinds)
 			net_listed(s, id, F_PEERINGS_LISTED);
 		if (kinds & ZH_KIND(ZH_REC_EFFECTIVE))
 			net_listed(s, id, F_EFF_LISTED);
+	}
+}
+
+void st_exports_stale(struct zh_state *s, uint32_t net)
+{
+	uint32_t id;
+
+	tab_foreach(&s->exps, id)
+	{
+		struct exp_rec *e = tab_rec(&s->exps, id);
+
+		if (e->net == net)
+			e->flags |= F_STALE;
+	}
+}
+
+void st_exports_sweep(struct zh_state *s, uint32_t net, bool all)
+{
+	uint32_t id;
+
+	tab_foreach(&s->exps, id)
+	{
+		struct exp_rec *e = tab_rec(&s->exps, id);
+
+		if (e->net == net && (all || (e->flags & F_STALE)))
+			export_remove(s, id);
 	}
 }
 
