@@ -20,6 +20,15 @@
 # received are a small fraction of what b's records weigh; h1 programs the
 # 10 endpoints and nothing else of b; a1 reaches b1 and not an endpoint
 # outside the view.
+#
+# The same on one shard: network c (VNI 300, 10.3.0.0/16) joins a on shard
+# 1 with 2000 endpoints and grants a "few" (10.3.0.0/28: 10 endpoints).
+# h1's agent, restarted under a capture of its traffic with shard 1, reads
+# a's and h1's own records, c's peering record for a and the view
+# published/c/few/, and no other key of c: the etcd source lists only the
+# networks the host serves, not all of networks/. Then h1's host record
+# lists c too (h1 subscribes and reads all of c) and no longer (h1 drops
+# c), and b's and c's views stay programmed throughout.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/overlay.sh"
 . "$(dirname "$0")/etcd.sh"
@@ -203,6 +212,94 @@ check "a1 connects to b1 over TCP" nsexec a1 timeout 5 bash -c 'exec 3<>/dev/tcp
 ov_mark h1 "$ZH_PFX-h1"
 ov_noping "a1 does not reach 10.2.1.7 (an endpoint of b outside the view)" a1 10.2.1.7
 expect_grows "h1 has no route for it (drop_no_route)" h1 "$ZH_PFX-h1" drop_no_route 2
+
+# --- the same shard: a's peer c lives on shard 1 too -----------------------------------------
+
+PE_VNI[c]=300
+ceps=""
+for i in $(seq 1 10); do
+	ceps+="{\"ip\": \"10.3.0.$i\", \"mac\": \"$(printf '02:00:03:00:00:%02x' "$i")\", \"host\": \"hx\"},"
+done
+for i in $(seq 0 1989); do
+	ceps+="{\"ip\": \"10.3.$((1 + i / 250)).$((1 + i % 250))\", \"mac\": \"$(printf '02:00:03:01:%02x:%02x' $((i / 256)) $((i % 256)))\", \"host\": \"hx\"},"
+done
+cat >"$T/s1c.json" <<EOF
+{"version": "v1",
+ "networks": [{"name": "a", "vni": 100, "cidrs": ["10.1.0.0/24"], "exports": [{"name": "all"}],
+   "peerings": [{"peer": "b", "grant": "all", "peer_shard": ["$EP2"],
+                 "user": "a-at-b", "password_file": "$T/a-at-b.pw",
+                 "peer_user": "b-at-a", "peer_password_file": "$T/b-at-a.pw"},
+                {"peer": "c", "grant": "all"}]},
+  {"name": "c", "vni": 300, "cidrs": ["10.3.0.0/16"], "endpoints": [${ceps%,}],
+   "exports": [{"name": "few", "prefixes": ["10.3.0.0/28"]}, {"name": "all"}],
+   "peerings": [{"peer": "a", "grant": "few"}]}],
+ "hosts": [{"name": "h1", "underlay": "198.18.0.1", "networks": ["a"], "ports": $(pe_ports_json h1)},
+           {"name": "hx", "underlay": "198.18.0.9"}]}
+EOF
+pe_agent_stop h1
+pe_ctl_stop 1
+out=$(pe_apply 1 "$T/s1c.json" 2>&1) || bail "apply shard 1 with c: $out"
+diag "shard 1: $out"
+expect_eq "c has 2000 endpoints on shard 1, a's shard" \
+	"$(pe_sctl 1 get --prefix --keys-only "$R/networks/c/endpoints/" | sed '/^$/d' | wc -l)" 2000
+pe_ctl_start 1 a,c
+cview() { pe_sctl 1 get --prefix --keys-only "$R/published/c/few/" | sed '/^$/d' | LC_ALL=C sort; }
+WANT_CVIEW=$(printf '%s\n' "$R/published/c/few/meta" \
+	$(for i in $(seq 1 10); do echo "$R/published/c/few/endpoints/10.3.0.$i"; done) | LC_ALL=C sort)
+eventually "shard 1's controller publishes c's view 'few': meta, 10 endpoints" "$WANT_CVIEW" 60 cview
+
+PORT1=${EP1##*:}
+bg_nsexec CAP h1 timeout 120 tcpdump -U -nn -i upl -s 0 -w "$T/h1-s1.pcap" \
+	"tcp and host 198.18.0.201 and port $PORT1" 2>"$T/tcpdump1.log"
+for _ in $(seq 50); do grep -q "listening on" "$T/tcpdump1.log" && break; sleep 0.1; done
+pe_agent_start h1 1
+wait_for "h1: the agent restarted, connected and attached its port" 30 pe_synced h1
+eventually "h1: peer c (same shard) active with the view's 10 endpoints" "active 10" 60 \
+	pe_agent h1 ' | .peers[] | select(.peer == "c") | "\(.state) \(.endpoints)"'
+eventually "h1: peer b active with its view's 10 endpoints" "active 10" 60 \
+	pe_agent h1 ' | .peers[] | select(.peer == "b") | "\(.state) \(.endpoints)"'
+sleep 2
+kill "$CAP"; wait "$CAP" 2>/dev/null
+
+out=$(decode "$T/h1-s1.pcap" 198.18.0.201 "$PORT1" 2>&1)
+check "the capture of shard 1 decodes" grep -q "^bytes [0-9]" <<<"$out"
+bytes=$(sed -n 's/^bytes //p' <<<"$out")
+keys=$(grep "^/" <<<"$out")
+diag "h1 received $bytes bytes in $(sed -n 's/^responses //p' <<<"$out") HTTP responses from shard 1, carrying $(wc -l <<<"$keys") keys"
+check "h1 read its network's record from shard 1" grep -qx "$R/networks/a" <<<"$keys"
+check "h1 read its port from shard 1" grep -q "^$R/hosts/h1/ports/" <<<"$keys"
+expect_eq "the keys of c h1 read: c's peering record for a and c's view 'few', nothing else" \
+	"$(grep -E "^$R/(networks|published|effective)/c(/|\$)" <<<"$keys" | LC_ALL=C sort -u)" \
+	"$(printf '%s\n' "$R/networks/c/peerings/a" "$WANT_CVIEW" | LC_ALL=C sort)"
+expect_eq "h1 read none of c's 2000 endpoint records" \
+	"$(grep -c "^$R/networks/c/endpoints/" <<<"$keys")" 0
+expect_eq "every key h1 read from shard 1 is a's, h1's, or c's record for a and view" \
+	"$(grep -vE "^$R/(networks/a|networks/a/.*|effective/a/.*|hosts/h1|hosts/h1/.*|networks/c/peerings/a|published/c/few/.*)\$" <<<"$keys")" ""
+cfull=$(pe_sctl 1 get --prefix "$R/networks/c/" -w json | wc -c)
+diag "c's records on shard 1 (etcdctl get --prefix networks/c/ -w json): $cfull bytes"
+check "h1 received less than a tenth of c's records from shard 1 ($bytes of $cfull bytes)" \
+	test $((bytes * 10)) -lt "$cfull"
+expect_eq "h1's zh_endpoints holds c's 10 exported endpoints with c's VNI, nothing else of c" \
+	"$(zh h1 show endpoints --json --instance "$ZH_PFX-h1" |
+		jq -r '[.[] | select(.dest_vni == 300) | .ip] | sort | join(" ")')" \
+	"$(jq -rn '[range(1; 11) | "10.3.0.\(.)"] | sort | join(" ")')"
+check "h1's log: it serves a" grep -q "network a: served here" "$T/h1.log"
+check "h1's log: it never served c" bash -c "! grep -q 'network c: served here' '$T/h1.log'"
+
+# The host record decides: h1 serving c too reads c (all of it), and
+# reads it no more once c is taken off again; b and c's views stay.
+events0=$(pe_agent h1 .events)
+pe_sctl 1 put "$R/hosts/h1" '{"underlay":"198.18.0.1","networks":["a","c"]}' >/dev/null ||
+	tap_fail "etcdctl put hosts/h1"
+wait_for "h1 subscribes c once its host record lists c" 30 grep -q "network c: served here" "$T/h1.log"
+events_reach() { [ "$(pe_agent h1 .events)" -ge "$1" ] && echo yes; }
+eventually "h1 read c's 2000 endpoint records" yes 30 events_reach $((events0 + 2000))
+pe_sctl 1 put "$R/hosts/h1" '{"underlay":"198.18.0.1","networks":["a"]}' >/dev/null ||
+	tap_fail "etcdctl put hosts/h1"
+wait_for "h1 drops c once its host record no longer lists it" 30 \
+	grep -q "network c: no longer served here; its records are dropped" "$T/h1.log"
+eventually "h1: peers b and c still active with 10 endpoints each" "active 10 active 10" 30 \
+	pe_agent h1 ' | [.peers[] | "\(.state) \(.endpoints)"] | join(" ")'
 
 for h in h1 h2; do pe_agent_stop "$h"; done
 for s in 1 2; do pe_ctl_stop "$s"; done
