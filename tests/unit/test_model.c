@@ -20,32 +20,8 @@
 
 #include "model.h"
 #include "zh_shared.h"
+#include "helpers.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define R ZH_KEY_ROOT
-
-/* s with ' -> ", in a buffer that lives until the next few calls. */
-static const char *J(const char *s)
-{
-	static char bufs[4][8192];
-	static int next;
-	char *b = bufs[next++ % 4];
-	size_t i;
-
-	assert_true(strlen(s) < sizeof(bufs[0]));
-	for (i = 0; s[i]; i++)
-		b[i] = s[i] == '\'' ? '"' : s[i];
-	b[i] = 0;
-	return b;
-}
-
-static uint32_t ip4(const char *s)
-{
-	uint32_t a;
-
-	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
-	return a;
-}
 
 /* --- keys -------------------------------------------------------------------- */
 

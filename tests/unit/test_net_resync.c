@@ -25,45 +25,12 @@
 #include "model.h"
 #include "reconcile.h"
 #include "state.h"
+#include "helpers.h"
 
 #include "maps_fixture.h"
 
-#define R ZH_KEY_ROOT
 #define OWN (ZH_KIND(ZH_REC_NETWORK) | ZH_KIND(ZH_REC_ENDPOINT) | ZH_KIND(ZH_REC_ROUTE) | \
 	     ZH_KIND(ZH_REC_EXPORT))
-
-static uint32_t ip4(const char *s)
-{
-	uint32_t a;
-
-	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
-	return a;
-}
-
-/* s with ' -> " (JSON written readably in C strings). */
-static const char *J(const char *s)
-{
-	static char bufs[4][1024];
-	static int next;
-	char *b = bufs[next++ % 4];
-	size_t i;
-
-	for (i = 0; s[i] && i < sizeof(bufs[0]) - 1; i++)
-		b[i] = s[i] == '\'' ? '"' : s[i];
-	b[i] = 0;
-	return b;
-}
-
-static int put(struct zh_state *s, const char *key, const char *json)
-{
-	struct zh_record rec;
-	char err[ZH_ERR_MAX];
-	const char *v = J(json);
-
-	if (zh_record_parse(key, strlen(key), v, strlen(v), &rec, err, sizeof(err)))
-		fail_msg("test record %s does not parse: %s", key, err);
-	return zh_state_put(s, &rec, err, sizeof(err));
-}
 
 static unsigned int ep_want(struct zh_state *s, uint32_t vni, const char *ip)
 {

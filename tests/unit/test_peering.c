@@ -18,34 +18,11 @@
 
 #include "model.h"
 #include "peering.h"
+#include "helpers.h"
 
 /* Table rows leave their trailing fields zero. */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define R ZH_KEY_ROOT
-
-static const char *J(const char *s)
-{
-	static char bufs[4][4096];
-	static int next;
-	char *b = bufs[next++ % 4];
-	size_t i;
-
-	assert_true(strlen(s) < sizeof(bufs[0]));
-	for (i = 0; s[i]; i++)
-		b[i] = s[i] == '\'' ? '"' : s[i];
-	b[i] = 0;
-	return b;
-}
-
-static uint32_t ip4(const char *s)
-{
-	uint32_t a;
-
-	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
-	return a;
-}
 
 static struct zh_cidr cidr(const char *s)
 {

@@ -27,31 +27,8 @@
 #include "model.h"
 #include "reconcile.h"
 #include "state.h"
+#include "helpers.h"
 
-#define R ZH_KEY_ROOT
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-static uint32_t ip4(const char *s)
-{
-	uint32_t a;
-
-	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
-	return a;
-}
-
-/* s with ' -> " (JSON written readably in C strings). */
-static const char *J(const char *s)
-{
-	static char bufs[4][1024];
-	static int next;
-	char *b = bufs[next++ % 4];
-	size_t i;
-
-	for (i = 0; s[i] && i < sizeof(bufs[0]) - 1; i++)
-		b[i] = s[i] == '\'' ? '"' : s[i];
-	b[i] = 0;
-	return b;
-}
 
 static int warnings;
 static char last_warning[512];
@@ -61,18 +38,6 @@ static void on_warn(void *ctx, const char *msg)
 	(void)ctx;
 	warnings++;
 	snprintf(last_warning, sizeof(last_warning), "%s", msg);
-}
-
-/* Put a record (key, JSON value with ' for ") into the state. */
-static int put(struct zh_state *s, const char *key, const char *json)
-{
-	struct zh_record rec;
-	char err[ZH_ERR_MAX];
-	const char *v = J(json);
-
-	if (zh_record_parse(key, strlen(key), v, strlen(v), &rec, err, sizeof(err)))
-		fail_msg("test record %s does not parse: %s", key, err);
-	return zh_state_put(s, &rec, err, sizeof(err));
 }
 
 static int del(struct zh_state *s, const char *key)
