@@ -867,12 +867,12 @@ static void net_sweep(struct zh_state *s, const char *name, unsigned int kinds, 
 		network_delete(s, net);
 }
 
-void zh_state_net_resync_end(struct zh_state *s, const char *name, unsigned int kinds)
+/* Sweep the network's stale records (ALL: every one) and end its listing. */
+static void net_sweep_end(struct zh_state *s, const char *name, unsigned int kinds, bool all)
 {
 	uint32_t net;
 
-	/* Swept while still quiet: the caller reconciles everything next. */
-	net_sweep(s, name, kinds, false);
+	net_sweep(s, name, kinds, all);
 	net = st_net_find(s, name);
 	if (net != NONE) {
 		net_listing_done(s, net, kinds);
@@ -880,16 +880,15 @@ void zh_state_net_resync_end(struct zh_state *s, const char *name, unsigned int 
 	}
 }
 
+void zh_state_net_resync_end(struct zh_state *s, const char *name, unsigned int kinds)
+{
+	/* Swept while still quiet: the caller reconciles everything next. */
+	net_sweep_end(s, name, kinds, false);
+}
+
 void zh_state_net_forget(struct zh_state *s, const char *name, unsigned int kinds)
 {
-	uint32_t net;
-
-	net_sweep(s, name, kinds, true);
-	net = st_net_find(s, name);
-	if (net != NONE) {
-		net_listing_done(s, net, kinds);
-		st_net_gc(s, net);
-	}
+	net_sweep_end(s, name, kinds, true);
 }
 
 /* --- queries ------------------------------------------------------------- */
