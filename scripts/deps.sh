@@ -43,8 +43,10 @@ VIRTME_NG=virtme-ng==1.42
 # linux-libc-dev: <linux/bpf.h> with BPF_TCX_INGRESS and bpf_link_info.tcx (6.6+).
 declare -A MIN_VERSION=([libbpf-dev]=1:1.3 [bpftool]=7.3 [linux-libc-dev]=6.6)
 
+# installed_version PKG: its version when installed, else nothing. dpkg-query
+# exits 1 for a package it has never seen (a fresh machine): not an error here.
 installed_version() {
-	dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null |
+	{ dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null || true; } |
 		awk '$1 == "install" && $3 == "installed" { print $4 }'
 }
 
