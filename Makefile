@@ -181,7 +181,7 @@ $(BUILD)/zerohop-agent: $(BUILD)/obj/agent/main.o $(LIBAGENT) $(LIBCTL) $(LIBZH)
 
 $(BUILD)/zerohop-controller: $(CTLD_OBJS) $(LIBCTL)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(ZH_CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(ZH_CFLAGS) $^ $(LDLIBS) -lcrypt -o $@
 
 # --- tests ----------------------------------------------------------------
 

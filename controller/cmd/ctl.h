@@ -142,6 +142,9 @@ struct ctl {
 	bool orphans_checked;
 	uint64_t acl_retry_ms;
 	bool acl_dirty;                   /* some peer's ACL is pending */
+	/* this round of ACL work: peerings made ready, passwords checked by
+	 * logging in (a bcrypt in etcd each) and set (logged when it ends) */
+	size_t acl_ready, acl_logins, acl_set;
 	/* peer shards: clients by (shard, user), watches by (client, prefix) */
 	struct shash clients, watches;
 	/* peers peers_sync() has to look at (a full mesh has too many to
@@ -224,9 +227,11 @@ struct peer {
  * and delete the role when drop_role.
  */
 struct acl_removal {
+	char net[ZH_NAME_MAX + 1];
+	char peer[ZH_NAME_MAX + 1];
 	char role[2 * ZH_NAME_MAX + 16];
 	char user[ZH_NAME_MAX + 1];
-	bool drop_role;
+	bool drop_role;                   /* and the peering's acl/ record */
 };
 
 int ctl_start(struct ctl *c);

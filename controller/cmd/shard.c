@@ -19,6 +19,8 @@
 /* After a peer shard could not be set up (password file, URL). */
 #define PEER_RETRY_MS   5000
 #define ACL_RETRY_MS    5000
+/* ACL work per loop pass at most (then signals, reconciles, the rest) */
+#define ACL_SLICE_MS    200
 #define PEER_TIMEOUT_MS 3000
 #define TXN_CHUNK       128
 
@@ -1465,6 +1467,7 @@ void ctl_stop(struct ctl *c)
 	c->nets_synced = c->orphans_checked = false;
 	c->acl_retry_ms = 0;
 	c->acl_dirty = false;
+	c->acl_ready = c->acl_logins = c->acl_set = 0;
 	/* every peer let go of its watches and clients above */
 	shash_free(&c->watches);
 	shash_free(&c->clients);
@@ -1481,31 +1484,59 @@ static bool shard_unreachable(int err)
 	       err == -ENETUNREACH || err == -ECONNRESET || err == -EIO || err == -EAGAIN;
 }
 
+/* Pending ACLs for at most ACL_SLICE_MS, then, once none is left, the
+ * removals and orphans. Returns true when pending ACLs are left for the
+ * next pass. A round that ends says what it cost: a password checked by
+ * logging in is a bcrypt in etcd.
+ */
+static bool acl_slice(struct ctl *c, uint64_t now)
+{
+	uint64_t end = now + ACL_SLICE_MS;
+	size_t i, j, failed = 0;
+
+	c->acl_dirty = false;
+	for (i = 0; i < c->n_nets; i++) {
+		for (j = 0; j < c->nets[i]->n_peers; j++) {
+			struct peer *p = c->nets[i]->peers[j];
+
+			if (!p->acl_pending)
+				continue;
+			if (ctl_now_ms() >= end) {
+				c->acl_dirty = true;
+				return true;
+			}
+			if (acl_ensure(c, p)) {
+				failed++;
+			} else {
+				p->acl_pending = false;
+				c->acl_ready++;
+			}
+		}
+	}
+	if (acl_work(c))
+		failed++;
+	if (failed) {
+		c->acl_dirty = true;
+		c->acl_retry_ms = ctl_now_ms() + ACL_RETRY_MS;
+	}
+	if (c->acl_ready || failed)
+		ctl_info("access: %zu peering%s ready (%zu password%s checked by logging in, %zu set)%s",
+			 c->acl_ready, c->acl_ready == 1 ? "" : "s", c->acl_logins,
+			 c->acl_logins == 1 ? "" : "s", c->acl_set,
+			 failed ? "; the rest is tried again shortly" : "");
+	c->acl_ready = c->acl_logins = c->acl_set = 0;
+	return false;
+}
+
 int ctl_work(struct ctl *c)
 {
 	uint64_t now = ctl_now_ms(), wait = peers_sync(c, now);
-	bool acl_failed = false;
 	size_t i, j;
 
 	if (c->nets_synced && now >= c->acl_retry_ms &&
 	    (c->acl_dirty || c->n_removals || !c->orphans_checked)) {
-		c->acl_dirty = false;
-		for (i = 0; i < c->n_nets; i++) {
-			for (j = 0; j < c->nets[i]->n_peers; j++) {
-				struct peer *p = c->nets[i]->peers[j];
-
-				if (!p->acl_pending)
-					continue;
-				if (acl_ensure(c, p))
-					acl_failed = c->acl_dirty = true;
-				else
-					p->acl_pending = false;
-			}
-		}
-		if (acl_work(c))
-			acl_failed = true;
-		if (acl_failed)
-			c->acl_retry_ms = now + ACL_RETRY_MS;
+		if (acl_slice(c, now))
+			wait = 0; /* more to do after a look at the signals */
 	}
 	if (c->acl_retry_ms > now && c->acl_retry_ms - now < wait)
 		wait = c->acl_retry_ms - now;

@@ -237,6 +237,16 @@ expect_eq "the role holds exactly the two read permissions" \
 	"$(sctl 2 role get zerohop-peer-c-a | sed 's/^\t*//' | tr '\n' ' ')" \
 	"Role zerohop-peer-c-a KV Read: $R/networks/c/peerings/a [$R/published/c/all/, $R/published/c/all0) (prefix $R/published/c/all/) KV Write: "
 
+# the acl/ record of a peering: its user and a salted hash, never the password
+expect_eq "acl/a/c and acl/a/d: one record per peering with a peer_user" \
+	"$(keys 1 $R/acl/ | tr '\n' ' ')" "$R/acl/a/c $R/acl/a/d "
+expect_eq "acl/a/c: the user and a SHA-256-crypt hash" \
+	"$(value 1 $R/acl/a/c | jq -r '[.user, (.password | test("^[$]5[$]rounds=1000[$][^$]+[$][^$]+$"))] | join(" ")')" \
+	"c-at-a true"
+check_fails "acl/a/c: the password itself is not stored" grep -qF "$(cat "$T/c-at-a.pw")" <(value 1 $R/acl/a/c)
+check "first start: the passwords were set and checked" logged 1 "access: .* ready \([1-9][0-9]* passwords? checked by logging in, [1-9][0-9]* set\)"
+check "a-at-c: its record is refused" denied as a-at-c 2 get $R/acl/c/a
+
 # --- scope changes: withdrawn, added, nothing else rewritten --------------------------------
 
 keep_meta=$(modrev 1 $R/published/b/all/meta)
@@ -281,6 +291,26 @@ sleep 1
 expect_eq "restart: no write on shard 1 (revision unchanged)" "$(revision 1)" "$rev"
 expect_eq "restart: the same published and effective state" "$(dump 1 $R/published/; dump 1 $R/effective/)" "$before"
 check "restart: the controller logged no write" bash -c "! grep -E 'reconciled: [1-9][0-9]* puts|[1-9][0-9]* deletes' '$T/ctl1.log'"
+wait_for "restart: every peering's access is ready without a login (no bcrypt in etcd)" \
+	logged 1 "access: [0-9]+ peerings ready \(0 passwords checked by logging in, 0 set\)"
+check "restart: c-at-a still reads a's view" as c-at-a 1 get $R/published/a/to-peers/meta
+
+# --- a password changed while the controller was down, a user deleted by hand ---------------
+
+stop_ctl 1
+printf '%s\n' "pw-c-at-a-new-$RANDOM" >"$T/c-at-a.pw.new"
+old_pw=$(cat "$T/c-at-a.pw")
+mv "$T/c-at-a.pw.new" "$T/c-at-a.pw"
+sctl 1 user delete d-at-a >/dev/null
+start_ctl 1
+wait_for "new password file: checked by logging in and set; deleted user: made again" \
+	logged 1 "access: [0-9]+ peerings ready \(1 password checked by logging in, 2 set\)"
+check "the new password of c-at-a logs in" as c-at-a 1 get $R/published/a/to-peers/meta
+with_user() { local SCTL_USER=$1; shift; sctl "$@"; }
+check_fails "the old password of c-at-a is refused" with_user "c-at-a:$old_pw" 1 get $R/published/a/to-peers/meta
+has_role() { sctl 1 user get "$1" | grep -q "$2"; }
+check "the user deleted by hand is back, with its role" has_role d-at-a zerohop-peer-a-d
+kill -HUP "${CTL_PID[2]}" # shard 2's controller logs in to shard 1 as c-at-a: it reads the new file
 
 # --- SIGHUP: everything read again, nothing written ----------------------------------------------
 
@@ -325,6 +355,19 @@ user_gone() { ! sctl 1 user get d-at-a; }
 wait_for "removed peering: user d-at-a is gone" user_gone
 check_fails "removed peering: role zerohop-peer-a-d is gone" sctl 1 role get zerohop-peer-a-d
 check "c's user on shard 1 stays" sctl 1 user get c-at-a
+expect_eq "removed peering: its acl/ record is gone" "$(keys 1 $R/acl/ | tr '\n' ' ')" "$R/acl/a/c "
+
+# --- a peering removed while the controller was down ---------------------------------------------
+
+stop_ctl 1
+sctl 1 del $R/networks/a/peerings/c >/dev/null
+start_ctl 1
+wait_for "removed while down: the orphaned role is removed at start" \
+	logged 1 "etcd role zerohop-peer-a-c removed"
+user_gone() { ! sctl 1 user get c-at-a; }
+wait_for "removed while down: user c-at-a is gone" user_gone
+wait_for "removed while down: acl/a/c is gone" logged 1 "acl/a/c removed: its peering is gone"
+expect_eq "removed while down: no acl/ record is left" "$(count 1 $R/acl/)" 0
 
 stop_ctl 1
 stop_ctl 2
