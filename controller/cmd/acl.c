@@ -152,12 +152,11 @@ static int role_ensure(struct ctl *c, const char *role, const struct zh_etcd_per
 	/* read first: adding a role that exists is a write through raft */
 	err = zh_etcd_role_perms(c->etcd, role, &have, &n_have);
 	if (err == -ENOENT) {
+		/* a new role has no permissions; one made meanwhile is read */
 		err = zh_etcd_role_add(c->etcd, role);
-		if (err == -EEXIST)
-			err = 0;
-		else if (!err)
-			*changed = true;
 		if (!err)
+			*changed = true;
+		else if (err == -EEXIST)
 			err = zh_etcd_role_perms(c->etcd, role, &have, &n_have);
 	}
 	for (i = 0; !err && i < n_have; i++) {
