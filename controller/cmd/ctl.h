@@ -145,6 +145,8 @@ struct ctl {
 	/* this round of ACL work: peerings made ready, passwords checked by
 	 * logging in (a bcrypt in etcd each) and set (logged when it ends) */
 	size_t acl_ready, acl_logins, acl_set;
+	bool acl_busy;                    /* a round is under way */
+	bool acl_once;                    /* a round ended since the start */
 	/* peer shards: clients by (shard, user), watches by (client, prefix) */
 	struct shash clients, watches;
 	/* peers peers_sync() has to look at (a full mesh has too many to
