@@ -15,10 +15,13 @@
 # view deleted when no peering grants it; the effective routes of a (same
 # prefix local, from two peers with different preferences, and from two
 # with equal ones) and `zerohop show conflicts`; the peer credentials read
-# their view and the peering record and nothing else (etcd refuses); a
-# controller restart writes nothing (revision unchanged); a killed peer
-# shard leaves the last state in place (also across a restart) while local
-# changes go on; removing a peering removes its routes, role and user.
+# their view and the peering record and nothing else (etcd refuses); the
+# acl/ records (user and hash, never the password); a controller restart
+# writes nothing (revision unchanged) and checks no password by logging in;
+# a password file changed and a user deleted by hand while the controller
+# was down; a killed peer shard leaves the last state in place (also
+# across a restart) while local changes go on; removing a peering removes
+# its routes, role, user and record, also while the controller is down.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/overlay.sh"
 . "$(dirname "$0")/etcd.sh"
