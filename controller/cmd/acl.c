@@ -569,7 +569,7 @@ int acl_work(struct ctl *c)
 		struct acl_removal *r = &c->removals[i];
 		struct peer *p = live_peer(c, r->net, r->peer);
 
-		if (p) {
+		if (p && p->rec.peer_user[0]) {
 			/* its role and record are the live peering's now; only
 			 * a user it no longer names loses the role
 			 */

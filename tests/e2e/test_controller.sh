@@ -360,6 +360,19 @@ check_fails "removed peering: role zerohop-peer-a-d is gone" sctl 1 role get zer
 check "c's user on shard 1 stays" sctl 1 user get c-at-a
 expect_eq "removed peering: its acl/ record is gone" "$(keys 1 $R/acl/ | tr '\n' ' ')" "$R/acl/a/c "
 
+# --- peer_user taken off a peering that stays, then put back -------------------------------------
+
+rec_ac=$(value 1 $R/networks/a/peerings/c)
+sctl 1 put $R/networks/a/peerings/c "$(jq -c 'del(.peer_user, .peer_password_file)' <<<"$rec_ac")" >/dev/null
+c_user_gone() { ! sctl 1 user get c-at-a; }
+wait_for "no peer_user any more: user c-at-a is gone" c_user_gone
+check_fails "no peer_user any more: role zerohop-peer-a-c is gone" sctl 1 role get zerohop-peer-a-c
+expect_eq "no peer_user any more: no acl/ record is left" "$(count 1 $R/acl/)" 0
+sctl 1 put $R/networks/a/peerings/c "$rec_ac" >/dev/null
+wait_for "peer_user back: c-at-a has its role again" has_role c-at-a zerohop-peer-a-c
+check "peer_user back: c-at-a reads a's view" as c-at-a 1 get $R/published/a/to-peers/meta
+expect_eq "peer_user back: its acl/ record too" "$(keys 1 $R/acl/ | tr '\n' ' ')" "$R/acl/a/c "
+
 # --- a peering removed while the controller was down ---------------------------------------------
 
 stop_ctl 1
