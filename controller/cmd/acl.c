@@ -411,7 +411,8 @@ static bool name_ok(const char *s, size_t len)
 	return true;
 }
 
-/* Is role a peering role of ours whose peering is gone? Names may hold
+/* Is role a peering role of ours whose peering is gone (or has no
+ * peer_user any more)? Names may hold
  * '-', so "zerohop-peer-a-b-c" is (a, b-c) or (a-b, c): it is ours only if
  * every reading names a served network, and orphaned if none names a
  * current peering.
@@ -435,7 +436,8 @@ static bool role_orphaned(struct ctl *c, const char *role)
 		if (!n)
 			return false; /* another shard's controller may own it */
 		for (i = 0; i < n->n_peers; i++)
-			if (!n->peers[i]->removed && !strcmp(n->peers[i]->rec.peer, dash + 1))
+			if (!n->peers[i]->removed && n->peers[i]->rec.peer_user[0] &&
+			    !strcmp(n->peers[i]->rec.peer, dash + 1))
 				return false;
 		any = true;
 	}
@@ -473,8 +475,11 @@ static int orphan_record_cb(const struct zh_kv *kv, void *ctx)
 	{
 		char peer[ZH_NAME_MAX + 1];
 
+		struct peer *p;
+
 		snprintf(peer, sizeof(peer), "%.*s", (int)(kv->key_len - plen), kv->key + plen);
-		if (live_peer(o->c, o->n->name, peer))
+		p = live_peer(o->c, o->n->name, peer);
+		if (p && p->rec.peer_user[0])
 			return 0;
 	}
 	v = realloc(o->keys, (o->n_keys + 1) * sizeof(*v));

@@ -373,15 +373,23 @@ wait_for "peer_user back: c-at-a has its role again" has_role c-at-a zerohop-pee
 check "peer_user back: c-at-a reads a's view" as c-at-a 1 get $R/published/a/to-peers/meta
 expect_eq "peer_user back: its acl/ record too" "$(keys 1 $R/acl/ | tr '\n' ' ')" "$R/acl/a/c "
 
-# --- a peering removed while the controller was down ---------------------------------------------
+# --- peer_user taken off while the controller was down, then a peering removed -----------------
 
+stop_ctl 1
+sctl 1 put $R/networks/a/peerings/c "$(jq -c 'del(.peer_user, .peer_password_file)' <<<"$rec_ac")" >/dev/null
+start_ctl 1
+wait_for "peer_user taken off while down: the role goes at start" \
+	logged 1 "etcd role zerohop-peer-a-c removed"
+wait_for "peer_user taken off while down: user c-at-a is gone" c_user_gone
+wait_for "peer_user taken off while down: acl/a/c is gone" logged 1 "acl/a/c removed: its peering is gone"
+sctl 1 put $R/networks/a/peerings/c "$rec_ac" >/dev/null
+wait_for "peer_user back after the restart: c-at-a has its role again" has_role c-at-a zerohop-peer-a-c
 stop_ctl 1
 sctl 1 del $R/networks/a/peerings/c >/dev/null
 start_ctl 1
 wait_for "removed while down: the orphaned role is removed at start" \
 	logged 1 "etcd role zerohop-peer-a-c removed"
-user_gone() { ! sctl 1 user get c-at-a; }
-wait_for "removed while down: user c-at-a is gone" user_gone
+wait_for "removed while down: user c-at-a is gone" c_user_gone
 wait_for "removed while down: acl/a/c is gone" logged 1 "acl/a/c removed: its peering is gone"
 expect_eq "removed while down: no acl/ record is left" "$(count 1 $R/acl/)" 0
 
