@@ -411,6 +411,17 @@ static bool name_ok(const char *s, size_t len)
 	return true;
 }
 
+/* The live peering net -> peer that has a peer_user, if there is one
+ * (again: removed and added back before its removal ran).
+ */
+static struct peer *peer_with_access(struct ctl *c, const char *net, const char *peer)
+{
+	struct network *n = net[0] ? ctl_network(c, net) : NULL;
+	struct peer *p = n ? shash_get(&n->peer_index, peer) : NULL;
+
+	return p && !p->removed && p->rec.peer_user[0] ? p : NULL;
+}
+
 /* Is role a peering role of ours whose peering is gone (or has no
  * peer_user any more)? Names may hold
  * '-', so "zerohop-peer-a-b-c" is (a, b-c) or (a-b, c): it is ours only if
@@ -426,62 +437,44 @@ static bool role_orphaned(struct ctl *c, const char *role)
 		return false;
 	for (dash = strchr(rest, '-'); dash; dash = strchr(dash + 1, '-')) {
 		char net[ZH_NAME_MAX + 1];
-		struct network *n;
-		size_t i;
 
 		if (!name_ok(rest, dash - rest) || !name_ok(dash + 1, strlen(dash + 1)))
 			continue;
 		snprintf(net, sizeof(net), "%.*s", (int)(dash - rest), rest);
-		n = ctl_network(c, net);
-		if (!n)
+		if (!ctl_network(c, net))
 			return false; /* another shard's controller may own it */
-		for (i = 0; i < n->n_peers; i++)
-			if (!n->peers[i]->removed && n->peers[i]->rec.peer_user[0] &&
-			    !strcmp(n->peers[i]->rec.peer, dash + 1))
-				return false;
+		if (peer_with_access(c, net, dash + 1))
+			return false;
 		any = true;
 	}
 	return any;
 }
 
-/* The live peering net -> peer, if there is one again (removed and
- * added back before its removal ran).
- */
-static struct peer *live_peer(struct ctl *c, const char *net, const char *peer)
-{
-	struct network *n = net[0] ? ctl_network(c, net) : NULL;
-	struct peer *p = n ? shash_get(&n->peer_index, peer) : NULL;
-
-	return p && !p->removed ? p : NULL;
-}
-
 struct orphan_records {
 	struct ctl *c;
-	struct network *n;
 	char **keys;
 	size_t n_keys;
 };
 
+/* acl/<net>/<peer> of a served network whose peering needs no access
+ * (any more) goes on the list.
+ */
 static int orphan_record_cb(const struct zh_kv *kv, void *ctx)
 {
+	size_t plen = strlen(ZH_KEY_ROOT "acl/");
 	struct orphan_records *o = ctx;
-	char prefix[256], **v;
-	size_t plen;
+	char net[ZH_NAME_MAX + 1], peer[ZH_NAME_MAX + 1], **v;
+	const char *rest = kv->key + plen, *slash;
+	size_t len = kv->key_len - plen;
 
-	snprintf(prefix, sizeof(prefix), ZH_KEY_ROOT "acl/%s/", o->n->name);
-	plen = strlen(prefix);
-	if (kv->key_len <= plen || kv->key_len - plen > ZH_NAME_MAX)
+	slash = memchr(rest, '/', len);
+	if (!slash || slash == rest || (size_t)(slash - rest) > ZH_NAME_MAX ||
+	    len - (slash - rest) - 1 > ZH_NAME_MAX)
 		return 0;
-	{
-		char peer[ZH_NAME_MAX + 1];
-
-		struct peer *p;
-
-		snprintf(peer, sizeof(peer), "%.*s", (int)(kv->key_len - plen), kv->key + plen);
-		p = live_peer(o->c, o->n->name, peer);
-		if (p && p->rec.peer_user[0])
-			return 0;
-	}
+	snprintf(net, sizeof(net), "%.*s", (int)(slash - rest), rest);
+	snprintf(peer, sizeof(peer), "%.*s", (int)(len - (slash - rest) - 1), slash + 1);
+	if (!ctl_network(o->c, net) || peer_with_access(o->c, net, peer))
+		return 0; /* another shard's controller's, or needed */
 	v = realloc(o->keys, (o->n_keys + 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -493,30 +486,27 @@ static int orphan_record_cb(const struct zh_kv *kv, void *ctx)
 	return 0;
 }
 
-/* acl/<net>/<peer> records of the served networks whose peering is gone. */
+/* acl/ records of the served networks whose peering is gone (or has no
+ * peer_user any more): one listing of acl/.
+ */
 static int orphan_records_remove(struct ctl *c)
 {
-	char prefix[256];
-	size_t i, j;
-	int err = 0;
+	struct orphan_records o = {.c = c};
+	int64_t rev;
+	size_t j;
+	int err;
 
-	for (i = 0; !err && i < c->n_nets; i++) {
-		struct orphan_records o = {.c = c, .n = c->nets[i]};
-		int64_t rev;
+	err = zh_etcd_list(c->etcd, ZH_KEY_ROOT "acl/", 0, &rev, orphan_record_cb, &o);
+	for (j = 0; j < o.n_keys; j++) {
+		struct zh_etcd_op op = {ZH_ETCD_DELETE, o.keys[j], NULL};
 
-		snprintf(prefix, sizeof(prefix), ZH_KEY_ROOT "acl/%s/", o.n->name);
-		err = zh_etcd_list(c->etcd, prefix, 0, &rev, orphan_record_cb, &o);
-		for (j = 0; j < o.n_keys; j++) {
-			struct zh_etcd_op op = {ZH_ETCD_DELETE, o.keys[j], NULL};
-
-			if (!err)
-				err = zh_etcd_txn(c->etcd, &op, 1, NULL, NULL);
-			if (!err)
-				ctl_info("%s removed: its peering is gone", o.keys[j]);
-			free(o.keys[j]);
-		}
-		free(o.keys);
+		if (!err)
+			err = zh_etcd_txn(c->etcd, &op, 1, NULL, NULL);
+		if (!err)
+			ctl_info("%s removed: its peering is gone", o.keys[j]);
+		free(o.keys[j]);
 	}
+	free(o.keys);
 	return err;
 }
 
@@ -572,9 +562,9 @@ int acl_work(struct ctl *c)
 
 	while (i < c->n_removals) {
 		struct acl_removal *r = &c->removals[i];
-		struct peer *p = live_peer(c, r->net, r->peer);
+		struct peer *p = peer_with_access(c, r->net, r->peer);
 
-		if (p && p->rec.peer_user[0]) {
+		if (p) {
 			/* its role and record are the live peering's now; only
 			 * a user it no longer names loses the role
 			 */
